@@ -10,8 +10,8 @@ export const port = (fallback: number) =>
       v.string(),
       v.regex(/^\d{1,5}$/, "must be a port number"),
       v.transform(Number),
-      v.minValue(1, "must be a port number between 1 and 65535"),
-      v.maxValue(65535, "must be a port number between 1 and 65535"),
+      // 0 asks the kernel for a free port (tests start many servers side by side).
+      v.maxValue(65535, "must be a port number between 0 and 65535"),
     ),
     String(fallback),
   );
