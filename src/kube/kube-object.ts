@@ -1,0 +1,39 @@
+/**
+ * The object model: client-node's generated types (V1Pod, V1Lease, …) as they travel on the wire.
+ * client-node declares timestamps as `Date` because its own serializer converts them; we parse plain
+ * JSON, so `Wire<T>` turns every `Date` into the RFC 3339 string the apiserver actually sends.
+ */
+import type { V1ListMeta, V1ObjectMeta } from "@kubernetes/client-node";
+
+export type Wire<T> = 0 extends 1 & T
+  ? T
+  : T extends Date
+    ? string
+    : T extends readonly (infer U)[]
+      ? Wire<U>[]
+      : T extends object
+        ? { [K in keyof T]: Wire<T[K]> }
+        : T;
+
+export type ObjectMeta = Wire<V1ObjectMeta>;
+export type ListMeta = Wire<V1ListMeta>;
+
+/** What every Kubernetes object has. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: ObjectMeta;
+}
+
+/** `namespace/name`, or `name` for cluster-scoped objects: the key of caches and work queues. */
+export function objectKey(obj: { metadata?: { name?: string; namespace?: string } | undefined }): string {
+  const ns = obj.metadata?.namespace;
+  const name = obj.metadata?.name ?? "";
+  return ns ? `${ns}/${name}` : name;
+}
+
+/** Splits a key made by {@link objectKey}. */
+export function splitKey(key: string): { namespace?: string; name: string } {
+  const slash = key.indexOf("/");
+  return slash === -1 ? { name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
