@@ -8,7 +8,9 @@ import { KubeError } from "./kube-error";
 import type { KubeObject, ListMeta, Wire } from "./kube-object";
 import { readWatchStream, type WatchStream } from "./watch-stream";
 
-/** Names one resource type; `T` is its object type (e.g. `V1Pod`), carried for inference only. */
+/**
+ * Names one resource type; `T` is its object type as JSON (e.g. `Wire<V1Pod>`), carried for inference only.
+ */
 export interface ResourceType<T extends object = KubeObject> {
   /** API group; `""` for the core group. */
   readonly group: string;
@@ -22,8 +24,11 @@ export interface ResourceType<T extends object = KubeObject> {
   readonly __type?: T;
 }
 
-export function resourceType<T extends object>(def: Omit<ResourceType<T>, "__type">): ResourceType<T> {
-  return def;
+/** Declares a resource type from its model type `M` (client-node's `V1Pod`, or a CRD's type). */
+export function resourceType<M extends object>(
+  def: Omit<ResourceType, "__type">,
+): ResourceType<Wire<M> & object> {
+  return def as ResourceType<Wire<M> & object>;
 }
 
 export interface NamespaceOption {
@@ -93,21 +98,21 @@ export interface WatchOptions extends CallOptions, NamespaceOption {
 
 export interface ResourceClient<T extends object> {
   readonly type: ResourceType<T>;
-  get(name: string, opts?: CallOptions & NamespaceOption): Promise<Wire<T>>;
+  get(name: string, opts?: CallOptions & NamespaceOption): Promise<T>;
   /** One page (or everything when no `limit` is given). */
-  list(opts?: ListOptions): Promise<ListResult<Wire<T>>>;
+  list(opts?: ListOptions): Promise<ListResult<T>>;
   /** Every page, following `continue` tokens; resourceVersion is the first page's (the snapshot's). */
-  listAll(opts?: Omit<ListOptions, "continue">): Promise<ListResult<Wire<T>>>;
-  create(obj: Wire<T>, opts?: WriteOptions): Promise<Wire<T>>;
+  listAll(opts?: Omit<ListOptions, "continue">): Promise<ListResult<T>>;
+  create(obj: T, opts?: WriteOptions): Promise<T>;
   /** PUT; fails with Conflict when `metadata.resourceVersion` is no longer current. */
-  update(obj: Wire<T>, opts?: WriteOptions): Promise<Wire<T>>;
-  patch(name: string, opts: PatchOptions): Promise<Wire<T>>;
+  update(obj: T, opts?: WriteOptions): Promise<T>;
+  patch(name: string, opts: PatchOptions): Promise<T>;
   delete(name: string, opts?: DeleteOptions): Promise<void>;
-  getStatus(name: string, opts?: CallOptions & NamespaceOption): Promise<Wire<T>>;
-  updateStatus(obj: Wire<T>, opts?: WriteOptions): Promise<Wire<T>>;
-  patchStatus(name: string, opts: PatchOptions): Promise<Wire<T>>;
+  getStatus(name: string, opts?: CallOptions & NamespaceOption): Promise<T>;
+  updateStatus(obj: T, opts?: WriteOptions): Promise<T>;
+  patchStatus(name: string, opts: PatchOptions): Promise<T>;
   /** Opens a watch; throws KubeError if the apiserver refuses it (e.g. 410 for a too-old resourceVersion). */
-  watch(opts?: WatchOptions): Promise<WatchStream<Wire<T>>>;
+  watch(opts?: WatchOptions): Promise<WatchStream<T>>;
 }
 
 const PATCH_CONTENT_TYPE = {
@@ -136,7 +141,7 @@ export function createResourceClient<T extends object>(
     if (!name) throw new KubeError(`${type.plural}: name is required`, { code: 0, reason: "BadRequest" });
     return `${collection(ns, true)}/${encodeURIComponent(name)}${sub}`;
   };
-  const meta = (obj: Wire<T>) => (obj as KubeObject).metadata;
+  const meta = (obj: T) => (obj as KubeObject).metadata;
   const call = (o: CallOptions | undefined) => ({
     ...(o?.signal ? { signal: o.signal } : {}),
     ...(o?.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
@@ -152,17 +157,17 @@ export function createResourceClient<T extends object>(
   });
 
   const get = (sub: string) => (name: string, o?: CallOptions & NamespaceOption) =>
-    client.request<Wire<T>>({ method: "GET", path: item(name, o?.namespace, sub), ...call(o) });
-  const put = (sub: string) => (obj: Wire<T>, o?: WriteOptions) =>
-    client.request<Wire<T>>({
+    client.request<T>({ method: "GET", path: item(name, o?.namespace, sub), ...call(o) });
+  const put = (sub: string) => (obj: T, o?: WriteOptions) =>
+    client.request<T>({
       method: "PUT",
       path: item(meta(obj)?.name ?? "", o?.namespace ?? meta(obj)?.namespace, sub),
       query: writeQuery(o),
-      body: withKind(obj as object),
+      body: withKind(obj),
       ...call(o),
     });
   const patch = (sub: string) => (name: string, o: PatchOptions) =>
-    client.request<Wire<T>>({
+    client.request<T>({
       method: "PATCH",
       path: item(name, o.namespace, sub),
       query: { ...writeQuery(o), force: o.type === "apply" && o.force ? true : undefined },
@@ -173,7 +178,7 @@ export function createResourceClient<T extends object>(
 
   const list = (o?: ListOptions) =>
     client
-      .request<{ items?: Wire<T>[] | null; metadata?: ListMeta }>({
+      .request<{ items?: T[] | null; metadata?: ListMeta }>({
         method: "GET",
         path: collection(o?.namespace, false),
         query: {
@@ -207,11 +212,11 @@ export function createResourceClient<T extends object>(
       return { items, resourceVersion: first.resourceVersion };
     },
     create: (obj, o) =>
-      client.request<Wire<T>>({
+      client.request<T>({
         method: "POST",
         path: collection(o?.namespace ?? meta(obj)?.namespace, true),
         query: writeQuery(o),
-        body: withKind(obj as object),
+        body: withKind(obj),
         ...call(o),
       }),
     update: put(""),
@@ -250,7 +255,7 @@ export function createResourceClient<T extends object>(
         signal: ctl.signal,
         ...(o?.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
       });
-      return readWatchStream<Wire<T>>(res, ctl, `watch ${path}`, o?.inactivityMs ?? 300_000);
+      return readWatchStream<T>(res, ctl, `watch ${path}`, o?.inactivityMs ?? 300_000);
     },
   };
 }
