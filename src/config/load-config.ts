@@ -27,8 +27,17 @@ export class ConfigError extends Error {
   }
 }
 
-/** Downward-API variables a pod sets without the AGENTLAND_ prefix. */
-const POD_ENV = { POD_IP: "pod-ip", POD_NAME: "pod-name", POD_NAMESPACE: "pod-namespace" } as const;
+/**
+ * Variables a pod gets without the AGENTLAND_ prefix: the downward API's (as agentland's manifests name
+ * them) and the apiserver address Kubernetes injects for in-cluster clients.
+ */
+const POD_ENV = {
+  POD_IP: "pod-ip",
+  POD_NAME: "pod-name",
+  POD_NAMESPACE: "pod-namespace",
+  KUBERNETES_SERVICE_HOST: "kubernetes-service-host",
+  KUBERNETES_SERVICE_PORT: "kubernetes-service-port",
+} as const;
 
 export const VALID_MODES = Object.keys(MODES) as Mode[];
 
@@ -54,7 +63,7 @@ export function loadConfig(
   const raw: Record<string, string> = {};
   for (const [name, setting] of Object.entries(POD_ENV)) {
     const value = env[name];
-    if (value !== undefined && value !== "") raw[setting] = value;
+    if (value !== undefined && value !== "" && setting in schema.entries) raw[setting] = value;
   }
   Object.assign(raw, pick(settingsFromEnv(env), schema.entries), flags);
   delete raw["mode"];

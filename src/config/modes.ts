@@ -71,6 +71,8 @@ const optionalPath = v.optional(v.pipe(v.string(), v.startsWith("/", "must be an
 /** Where a component finds the apiserver: a kubeconfig file, else the in-cluster ServiceAccount. */
 const kube = {
   kubeconfig: optionalPath,
+  "kubernetes-service-host": v.optional(v.string()),
+  "kubernetes-service-port": v.optional(v.string()),
   "kube-qps": positiveInt(50),
   "kube-burst": positiveInt(100),
 };
