@@ -26,12 +26,12 @@ export const LATENCY_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
 ];
 
-const escape = (v: string) => v.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll('"', '\\"');
+const escapeValue = (v: string) => v.replaceAll("\\", "\\\\").replaceAll("\n", "\\n").replaceAll('"', '\\"');
 
 function labelText(labels: Labels, extra?: [string, string]): string {
   const pairs = Object.entries(labels);
   if (extra) pairs.push(extra);
-  return pairs.length === 0 ? "" : `{${pairs.map(([k, v]) => `${k}="${escape(v)}"`).join(",")}}`;
+  return pairs.length === 0 ? "" : `{${pairs.map(([k, v]) => `${k}="${escapeValue(v)}"`).join(",")}}`;
 }
 
 const keyOf = (labels: Labels) => JSON.stringify(Object.entries(labels).sort());
@@ -81,10 +81,10 @@ export function createMetricsRegistry(): MetricsRegistry {
       return {
         observe(value, labels = {}) {
           const key = keyOf(labels);
-          let s = series.get(key);
-          if (!s) series.set(key, (s = { labels, counts: buckets.map(() => 0), sum: 0, count: 0 }));
+          const s = series.get(key) ?? { labels, counts: buckets.map(() => 0), sum: 0, count: 0 };
+          series.set(key, s);
           buckets.forEach((le, i) => {
-            if (value <= le) (s as { counts: number[] }).counts[i]++;
+            if (value <= le) s.counts[i] = (s.counts[i] ?? 0) + 1;
           });
           s.sum += value;
           s.count++;
