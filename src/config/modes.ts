@@ -47,6 +47,7 @@ export const korokdSettings = v.object({
   "body-limit-bytes": positiveInt(2 * 1024 * 1024),
   "max-concurrent-runs": positiveInt(4),
   "max-contexts": positiveInt(16),
+  "sse-heartbeat": durationMs("15s"),
   prewarm: onOff("true"),
   /** Adopt and reap orphaned grandchildren (PR_SET_CHILD_SUBREAPER); on by default when korokd is PID 1. */
   subreaper: v.optional(v.picklist(["auto", "true", "false"], "must be auto, true or false"), "auto"),

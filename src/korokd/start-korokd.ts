@@ -1,20 +1,175 @@
 /**
- * Starts korokd. Until its own issue lands this serves only `/healthz`, honestly reporting that the
- * component's API is not implemented yet rather than pretending to work.
+ * Starts korokd: loads the gateway's keys, checks the interpreters, pre-starts one interpreter per
+ * runtime and serves the API. Stopping drains requests, kills what still runs within the deadline and
+ * removes korokd's scratch directory.
  */
-import { Hono } from "hono";
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import type { RunningComponent } from "../component";
 import type { KorokdSettings } from "../config/modes";
 import { serveApp } from "../http/serve-app";
+import { createApp, type HealthReport } from "./app/create-app";
+import { createJwksFile } from "./auth/jwks-file";
+import { createReplayCache } from "./auth/replay-cache";
+import { createTokenVerifier } from "./auth/token-verifier";
+import { systemClock } from "./clock";
+import { createContextRegistry } from "./contexts/context-registry";
+import { createExecutor } from "./exec/executor";
+import type { RuntimeKind, RuntimePaths } from "./exec/languages";
+import { createOrphanReaper } from "./exec/orphan-reaper";
+import { createRunLimiter } from "./exec/run-limiter";
+import { baseEnv } from "./exec/sandbox-env";
+import { createWarmPool } from "./exec/warm-pool";
+import { createLogger } from "./logger";
 
-export function startKorokd(settings: KorokdSettings & { "listen-host": string }): RunningComponent {
-  const app = new Hono();
-  app.get("/healthz", (c) => c.json({ status: "ok", mode: "korokd" }));
-  app.all("*", (c) =>
-    c.json(
-      { error: { code: "not_implemented", message: "korokd API is not implemented in this build" } },
-      501,
-    ),
-  );
-  return serveApp(app, { hostname: settings["listen-host"], port: settings["listen-port"] });
+export type KorokdStartSettings = KorokdSettings & { "listen-host": string };
+
+const REPLAY_CACHE_CAPACITY = 100_000;
+
+export function startKorokd(settings: KorokdStartSettings): RunningComponent {
+  const log = createLogger(settings["log-level"]);
+  const audience = podIdentity(settings);
+  const workspace = settings["workspace-dir"];
+  const workspaceReady = ensureDir(workspace);
+  const dirs = { workspace, scratch: mkdtempSync(join(settings["scratch-dir"], "korokd-")) };
+  const paths: RuntimePaths = {
+    python: settings["python-path"],
+    bash: settings["bash-path"],
+    sh: settings["sh-path"],
+    bun: process.execPath,
+  };
+  const runtimes = presentRuntimes(paths);
+  const reaper = createOrphanReaper({
+    enabled: settings.subreaper === "true" || (settings.subreaper === "auto" && process.pid === 1),
+    intervalMs: 5000,
+    log,
+  });
+  const jwks = createJwksFile({
+    path: settings["jwks-path"],
+    pollIntervalMs: settings["jwks-poll-interval"],
+    log,
+  });
+  const verifier = createTokenVerifier({
+    jwks,
+    replay: createReplayCache({ clock: systemClock, capacity: REPLAY_CACHE_CAPACITY }),
+    clock: systemClock,
+    issuer: settings["token-issuer"],
+    audience,
+    maxLifetimeMs: settings["token-max-lifetime"],
+    clockSkewMs: settings["token-clock-skew"],
+  });
+  const env = baseEnv(workspace);
+  const pool = createWarmPool({
+    enabled: settings.prewarm,
+    runtimes: (Object.keys(runtimes) as RuntimeKind[]).filter((r) => runtimes[r]),
+    paths,
+    dirs,
+    baseEnv: env,
+    onSpawn: (child) => reaper.track(child),
+    log,
+  });
+  if (workspaceReady) pool.fill();
+  const contexts = createContextRegistry({
+    paths,
+    baseEnv: env,
+    workspace,
+    maxContexts: settings["max-contexts"],
+    killGraceMs: settings["kill-grace"],
+    clock: systemClock,
+    onSpawn: (child) => reaper.track(child),
+  });
+  const executor = createExecutor({
+    pool,
+    limiter: createRunLimiter(settings["max-concurrent-runs"]),
+    contexts,
+    dirs,
+    outputLimitBytes: settings["output-limit-bytes"],
+    killGraceMs: settings["kill-grace"],
+    afterRun: () => reaper.poke(),
+  });
+  const shutdown = new AbortController();
+  const health = (): HealthReport => {
+    const checks = { keys: jwks.current() !== undefined, workspace: workspaceReady, ...runtimes };
+    return { ready: Object.values(checks).every(Boolean), checks };
+  };
+  const app = createApp({
+    verifier,
+    executor,
+    contexts,
+    health,
+    bodyLimitBytes: settings["body-limit-bytes"],
+    defaultTimeoutMs: settings["default-timeout"],
+    maxTimeoutMs: settings["max-timeout"],
+    heartbeatMs: settings["sse-heartbeat"],
+    shutdown: shutdown.signal,
+    log,
+  });
+  const server = serveApp(app, {
+    hostname: settings["listen-host"],
+    port: settings["listen-port"],
+    // Headroom over the API's own limit, so an oversize body gets korokd's JSON 413, not Bun's.
+    maxRequestBodySize: settings["body-limit-bytes"] * 2 + 1024 * 1024,
+    // Runs may stay silent for minutes; the gateway is the only client (NetworkPolicy).
+    idleTimeout: 0,
+  });
+  log.info("korokd ready to serve", { url: server.url, audience, runtimes, prewarm: settings.prewarm });
+
+  return {
+    url: server.url,
+    async stop(deadlineMs) {
+      jwks.stop();
+      pool.stop();
+      // Running executions get most of the deadline to finish, then are killed so the drain ends in time.
+      const killAt = Math.max(0, deadlineMs - settings["kill-grace"] - 500);
+      const killer = setTimeout(() => shutdown.abort(), killAt);
+      try {
+        await server.stop(deadlineMs);
+      } finally {
+        clearTimeout(killer);
+        shutdown.abort();
+        await contexts.stopAll();
+        reaper.stop();
+        rmSync(dirs.scratch, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** `aud` of every accepted token: `<namespace>/<pod name>` from the downward API. */
+function podIdentity(settings: KorokdStartSettings): string {
+  const namespace = settings["pod-namespace"];
+  const name = settings["pod-name"];
+  if (!namespace || !name) {
+    throw new Error(
+      "korokd needs its pod identity to check token audiences: set POD_NAMESPACE and POD_NAME (downward API)",
+    );
+  }
+  return `${namespace}/${name}`;
+}
+
+function ensureDir(dir: string): boolean {
+  try {
+    mkdirSync(dir, { recursive: true });
+    accessSync(dir, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function presentRuntimes(paths: RuntimePaths): Record<RuntimeKind, boolean> {
+  const executable = (path: string) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return {
+    python: executable(paths.python),
+    bun: executable(paths.bun),
+    bash: executable(paths.bash),
+    sh: executable(paths.sh),
+  };
 }

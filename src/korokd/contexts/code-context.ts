@@ -1,0 +1,174 @@
+/**
+ * A stateful execution context: one interpreter kept alive between executions. Only one execution runs
+ * at a time. A timeout or a client disconnect first interrupts (SIGINT, state survives); if the cell
+ * does not stop within the grace, the interpreter is replaced (state is lost, the context lives on).
+ */
+import type { SpawnedChild } from "../exec/interpreter";
+import { createOutputCapture } from "../exec/output-capture";
+import { createOutputSink } from "../exec/output-sink";
+import { signalGroup, terminateTree } from "../exec/process-tree";
+import { type OutputListener, type RunResult, roundMs } from "../exec/run-result";
+import type { Env } from "../exec/sandbox-env";
+import { KorokdError } from "../korokd-error";
+import { type CellOutcome, type ContextProcess, spawnContextProcess } from "./context-process";
+
+export type ContextLanguage = "python" | "javascript" | "typescript";
+
+export interface CodeContextOptions {
+  readonly id: string;
+  readonly language: ContextLanguage;
+  readonly argv: string[];
+  readonly env: Env;
+  readonly cwd: string;
+  readonly killGraceMs: number;
+  readonly createdAt: string;
+  readonly onSpawn: (child: SpawnedChild) => void;
+}
+
+export interface CellRequest {
+  readonly code: string;
+  readonly timeoutMs: number;
+  readonly outputLimitBytes: number;
+  readonly signal: AbortSignal;
+  readonly onOutput?: OutputListener;
+}
+
+export interface CodeContext {
+  readonly id: string;
+  readonly language: ContextLanguage;
+  readonly createdAt: string;
+  readonly busy: boolean;
+  execute(request: CellRequest): Promise<RunResult>;
+  /** Interrupts the running execution; replaces the interpreter if it does not stop in time. */
+  interrupt(): Promise<{ interrupted: boolean; restarted: boolean }>;
+  /** A fresh interpreter: all state is gone, the id stays. */
+  restart(): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export function createCodeContext(options: CodeContextOptions): CodeContext {
+  let current = spawn();
+  let running: Promise<CellOutcome> | undefined;
+  let disposed = false;
+
+  function spawn(): ContextProcess {
+    const worker = spawnContextProcess(options.argv, options.env, options.cwd);
+    options.onSpawn(worker.proc);
+    return worker;
+  }
+
+  async function replace(): Promise<void> {
+    const old = current;
+    current = spawn();
+    old.close();
+    await terminateTree(old.pid, options.killGraceMs);
+  }
+
+  /** SIGINT to the group; true if the running cell ended within the grace. */
+  async function interruptRunning(): Promise<boolean> {
+    const cell = running;
+    if (cell === undefined) return true;
+    signalGroup(current.pid, "SIGINT");
+    return await settlesWithin(cell, options.killGraceMs);
+  }
+
+  const context: CodeContext = {
+    id: options.id,
+    language: options.language,
+    createdAt: options.createdAt,
+    get busy() {
+      return running !== undefined;
+    },
+    async execute(request) {
+      if (disposed) throw new KorokdError("context_not_found", `context ${options.id} does not exist`);
+      if (running !== undefined) {
+        throw new KorokdError("context_busy", `context ${options.id} is running another execution`);
+      }
+      return await executeCell(request);
+    },
+    async interrupt() {
+      if (running === undefined) return { interrupted: false, restarted: false };
+      if (await interruptRunning()) return { interrupted: true, restarted: false };
+      await replace();
+      return { interrupted: true, restarted: true };
+    },
+    restart: () => replace(),
+    async dispose() {
+      disposed = true;
+      current.close();
+      await terminateTree(current.pid, options.killGraceMs);
+    },
+  };
+
+  async function executeCell(request: CellRequest): Promise<RunResult> {
+    const stdout = createOutputCapture(request.outputLimitBytes);
+    const stderr = createOutputCapture(request.outputLimitBytes);
+    const worker = current;
+    const started = performance.now();
+    const cell = worker.runCell(request.code, request.timeoutMs, {
+      stdout: createOutputSink(stdout, "stdout", request.onOutput),
+      stderr: createOutputSink(stderr, "stderr", request.onOutput),
+    });
+    running = cell;
+    const watch = watchCell(request, async () => {
+      if (!(await interruptRunning()) && current === worker) await replace();
+    });
+    try {
+      const outcome = await cell;
+      // The interpreter died under the cell (os._exit, a crash): keep the context usable.
+      if (outcome.died && current === worker && !disposed) await replace();
+      return {
+        exit_code: outcome.status,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        duration_ms: roundMs(performance.now() - started),
+        timed_out: watch.timedOut,
+        truncated: { stdout: stdout.truncated, stderr: stderr.truncated },
+      };
+    } finally {
+      watch.disarm();
+      running = undefined;
+    }
+  }
+
+  return context;
+}
+
+/** Calls `stop` once, on timeout or abort. */
+function watchCell(request: CellRequest, stop: () => Promise<void>) {
+  let timedOut = false;
+  let stopping = false;
+  const fire = () => {
+    if (stopping) return;
+    stopping = true;
+    stop().catch(() => {});
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    fire();
+  }, request.timeoutMs);
+  request.signal.addEventListener("abort", fire, { once: true });
+  if (request.signal.aborted) fire();
+  return {
+    get timedOut() {
+      return timedOut;
+    },
+    disarm() {
+      clearTimeout(timer);
+      request.signal.removeEventListener("abort", fire);
+    },
+  };
+}
+
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const settled = await Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms))),
+  ]);
+  clearTimeout(timer);
+  return settled;
+}
