@@ -1,0 +1,65 @@
+/**
+ * The current API keys, re-read from the mounted Secret file while the gateway runs. Kubernetes updates
+ * such a mount by swapping a symlink, so the file is re-read on an interval and swapped in when its text
+ * changed; a broken update keeps the previous keys (and is logged) rather than locking everyone out.
+ */
+import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { describeError, type Logger } from "../logger";
+import { type ApiKeyEntry, hashApiKey, parseApiKeyFile } from "./api-key-file";
+
+export interface ApiKeyStore {
+  /** The entry whose hash matches the presented key, if any. */
+  lookup(presentedKey: string): ApiKeyEntry | undefined;
+  /** Re-reads the file now. */
+  refresh(): Promise<void>;
+  stop(): void;
+}
+
+export interface ApiKeyStoreOptions {
+  readonly path: string;
+  readonly pollIntervalMs: number;
+  readonly log: Logger;
+}
+
+/** Reads the file once synchronously (a missing or broken file fails start-up), then polls it. */
+export function createApiKeyStore(opts: ApiKeyStoreOptions): ApiKeyStore {
+  let lastText = readFileSync(opts.path, "utf8");
+  let keys = parseApiKeyFile(lastText);
+  opts.log.info("api keys loaded", { path: opts.path, count: keys.size });
+
+  async function refresh(): Promise<void> {
+    let text: string;
+    try {
+      text = await readFile(opts.path, "utf8");
+    } catch (err) {
+      opts.log.warn("api keys file unreadable, keeping previous keys", { error: describeError(err) });
+      return;
+    }
+    if (text === lastText) return;
+    try {
+      keys = parseApiKeyFile(text);
+      lastText = text;
+      opts.log.info("api keys reloaded", { path: opts.path, count: keys.size });
+    } catch (err) {
+      opts.log.warn("api keys file invalid, keeping previous keys", { error: describeError(err) });
+    }
+  }
+
+  let polling = false;
+  const timer = setInterval(() => {
+    if (polling) return;
+    polling = true;
+    // refresh() never rejects; the flag keeps slow reads from piling up.
+    void refresh().finally(() => {
+      polling = false;
+    });
+  }, opts.pollIntervalMs);
+  timer.unref();
+
+  return {
+    lookup: (presented) => keys.get(hashApiKey(presented)),
+    refresh,
+    stop: () => clearInterval(timer),
+  };
+}

@@ -1,0 +1,47 @@
+/**
+ * Client authentication: an API key in `Authorization: Bearer <key>` or `x-api-key`, mapped to a
+ * principal by the key store. With `--auth=none` (local development only) every caller is the principal
+ * `anonymous`. The client's credentials stop here: the proxy never forwards them to a sandbox.
+ */
+import type { MiddlewareHandler } from "hono";
+import type { ApiKeyStore } from "../auth/api-key-store";
+import type { GatewayEnv } from "../gateway-env";
+import { GatewayError } from "../gateway-error";
+
+export const ANONYMOUS_PRINCIPAL = "anonymous";
+
+export type AuthMode = { readonly kind: "none" } | { readonly kind: "api-keys"; readonly store: ApiKeyStore };
+
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/** Extracts the presented key; undefined when the request carries none. */
+export function presentedApiKey(headers: Headers): string | undefined {
+  const authorization = headers.get("authorization");
+  if (authorization !== null && authorization.trim() !== "") {
+    const match = BEARER.exec(authorization);
+    if (match === null) throw new GatewayError("api_key_invalid", "Authorization must be 'Bearer <api key>'");
+    return match[1];
+  }
+  const header = headers.get("x-api-key");
+  return header === null || header.trim() === "" ? undefined : header.trim();
+}
+
+export function authenticate(mode: AuthMode): MiddlewareHandler<GatewayEnv> {
+  return async function authenticateClient(c, next) {
+    if (mode.kind === "none") {
+      c.set("principal", ANONYMOUS_PRINCIPAL);
+      return next();
+    }
+    const key = presentedApiKey(c.req.raw.headers);
+    if (key === undefined) {
+      throw new GatewayError(
+        "api_key_missing",
+        "an API key is required (Authorization: Bearer or x-api-key)",
+      );
+    }
+    const entry = key.length <= 512 ? mode.store.lookup(key) : undefined;
+    if (entry === undefined) throw new GatewayError("api_key_invalid", "the API key is not valid");
+    c.set("principal", entry.principal);
+    return next();
+  };
+}

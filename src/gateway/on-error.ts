@@ -1,0 +1,56 @@
+/**
+ * The one place where failures become HTTP answers: `{error: {code, message, request_id}}` with the
+ * status of the error's code, `Retry-After` where the client should retry, and `x-agentland-session` when
+ * the request belonged to a session. Anything that is not a GatewayError is a bug: logged with its cause,
+ * answered as a bare 500 without internals.
+ */
+import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import type { GatewayEnv } from "./gateway-env";
+import { GatewayError } from "./gateway-error";
+import { describeError, type Logger } from "./logger";
+
+export function errorResponse(err: GatewayError, requestId: string): Response {
+  const headers = new Headers({ "content-type": "application/json" });
+  if (err.retryAfterSeconds !== undefined) headers.set("retry-after", String(err.retryAfterSeconds));
+  if (err.sessionId !== undefined) headers.set("x-agentland-session", err.sessionId);
+  headers.set("x-request-id", requestId);
+  const body = { error: { code: err.code, message: err.message, request_id: requestId } };
+  return new Response(JSON.stringify(body), { status: err.status, headers });
+}
+
+export function onError(log: Logger): ErrorHandler<GatewayEnv> {
+  return function answerError(err: Error, c: Context<GatewayEnv>) {
+    const requestId = c.get("requestId") ?? "";
+    const sessionId = c.get("sessionId");
+    if (err instanceof GatewayError) {
+      if (err.status >= 500) {
+        log.warn("request failed", {
+          request_id: requestId,
+          code: err.code,
+          path: c.req.path,
+          error: describeError(err),
+        });
+      }
+      const withSession =
+        err.sessionId === undefined && sessionId !== undefined
+          ? new GatewayError(err.code, err.message, {
+              sessionId,
+              ...(err.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: err.retryAfterSeconds }),
+            })
+          : err;
+      return errorResponse(withSession, requestId);
+    }
+    log.error("unexpected error", { request_id: requestId, path: c.req.path, error: describeError(err) });
+    return errorResponse(new GatewayError("internal", "internal error"), requestId);
+  };
+}
+
+export function onNotFound(): NotFoundHandler<GatewayEnv> {
+  return function answerNotFound(c) {
+    const requestId = c.get("requestId") ?? "";
+    return errorResponse(
+      new GatewayError("not_found", `no route for ${c.req.method} ${c.req.path}`),
+      requestId,
+    );
+  };
+}
