@@ -31,7 +31,6 @@ export function nameFitsLabel<T>() {
   return celRule<T>({
     rule: "!has(self.metadata.name) || self.metadata.name.size() <= 63",
     message: "metadata.name must be at most 63 characters",
-    fieldPath: ".metadata.name",
     check: (self) => ((self as { metadata: { name?: string } }).metadata.name?.length ?? 0) <= 63,
   });
 }

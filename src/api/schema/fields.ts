@@ -137,7 +137,7 @@ export function quantity(description: string) {
     v.union(
       [
         v.pipe(v.number(), v.integer(), v.minValue(0)),
-        v.pipe(v.string(), v.regex(new RegExp(QUANTITY_PATTERN))),
+        v.pipe(v.string(), v.maxLength(64), v.regex(new RegExp(QUANTITY_PATTERN))),
       ],
       "must be a quantity such as 500m, 1, 256Mi or 2Gi",
     ),
