@@ -71,7 +71,8 @@ export function createKubeClient(config: KubeConfig, opts: KubeClientOptions = {
   const tls = tlsOptions(config);
   const userAgent = opts.userAgent ?? "agentland";
 
-  const send = (req: KubeRequest, signal: AbortSignal): Promise<Response> => {
+  /** `streaming`: no socket idle timer; the watch's own inactivity timeout governs instead. */
+  const send = (req: KubeRequest, signal: AbortSignal, streaming = false): Promise<Response> => {
     const headers: Record<string, string> = { accept: "application/json", "user-agent": userAgent };
     const token = config.token?.token();
     if (token) headers["authorization"] = `Bearer ${token}`;
@@ -82,6 +83,7 @@ export function createKubeClient(config: KubeConfig, opts: KubeClientOptions = {
       ...(req.body === undefined ? {} : { body: JSON.stringify(req.body) }),
       signal,
       ...(tls ? { tls } : {}),
+      ...(streaming ? { timeout: false } : {}),
     } as RequestInit);
   };
 
@@ -135,7 +137,7 @@ export function createKubeClient(config: KubeConfig, opts: KubeClientOptions = {
     try {
       for (let reauthenticated = false; ; reauthenticated = true) {
         await limiter.take(ctl.signal);
-        const res = await send({ ...req, method: "GET" }, ctl.signal);
+        const res = await send({ ...req, method: "GET" }, ctl.signal, true);
         if (res.ok) return res;
         const body = await readBody(res);
         if (res.status === 401 && config.token && !reauthenticated) {

@@ -12,8 +12,14 @@ export type Wire<T> = 0 extends 1 & T
     : T extends readonly (infer U)[]
       ? Wire<U>[]
       : T extends object
-        ? { [K in keyof T]: Wire<T[K]> }
+        ? { [K in keyof T]: Wire<T[K]> | OptionalUndefined<T, K> }
         : T;
+
+/**
+ * Optional fields also accept an explicit `undefined`, so objects typed by valibot schemas (whose optional
+ * outputs are `T | undefined` under `exactOptionalPropertyTypes`) are assignable to these wire types.
+ */
+type OptionalUndefined<T, K extends keyof T> = object extends Pick<T, K> ? undefined : never;
 
 export type ObjectMeta = Wire<V1ObjectMeta>;
 export type ListMeta = Wire<V1ListMeta>;
@@ -26,7 +32,9 @@ export interface KubeObject {
 }
 
 /** `namespace/name`, or `name` for cluster-scoped objects: the key of caches and work queues. */
-export function objectKey(obj: { metadata?: { name?: string; namespace?: string } | undefined }): string {
+export function objectKey(obj: {
+  metadata?: { name?: string | undefined; namespace?: string | undefined } | undefined;
+}): string {
   const ns = obj.metadata?.namespace;
   const name = obj.metadata?.name ?? "";
   return ns ? `${ns}/${name}` : name;
