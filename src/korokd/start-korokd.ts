@@ -15,88 +15,32 @@ import { createTokenVerifier } from "./auth/token-verifier";
 import { systemClock } from "./clock";
 import { createContextRegistry } from "./contexts/context-registry";
 import { createExecutor } from "./exec/executor";
+import type { SpawnedChild } from "./exec/interpreter";
 import type { RuntimeKind, RuntimePaths } from "./exec/languages";
 import { createOrphanReaper } from "./exec/orphan-reaper";
 import { createRunLimiter } from "./exec/run-limiter";
 import { baseEnv } from "./exec/sandbox-env";
 import { createWarmPool } from "./exec/warm-pool";
-import { createLogger } from "./logger";
+import { createLogger, type Logger } from "./logger";
 
 export type KorokdStartSettings = KorokdSettings & { "listen-host": string };
 
 const REPLAY_CACHE_CAPACITY = 100_000;
+const REAP_INTERVAL_MS = 5000;
 
 export function startKorokd(settings: KorokdStartSettings): RunningComponent {
   const log = createLogger(settings["log-level"]);
-  const audience = podIdentity(settings);
-  const workspace = settings["workspace-dir"];
-  const workspaceReady = ensureDir(workspace);
-  const dirs = { workspace, scratch: mkdtempSync(join(settings["scratch-dir"], "korokd-")) };
-  const paths: RuntimePaths = {
-    python: settings["python-path"],
-    bash: settings["bash-path"],
-    sh: settings["sh-path"],
-    bun: process.execPath,
-  };
-  const runtimes = presentRuntimes(paths);
-  const reaper = createOrphanReaper({
-    enabled: settings.subreaper === "true" || (settings.subreaper === "auto" && process.pid === 1),
-    intervalMs: 5000,
-    log,
-  });
-  const jwks = createJwksFile({
-    path: settings["jwks-path"],
-    pollIntervalMs: settings["jwks-poll-interval"],
-    log,
-  });
-  const verifier = createTokenVerifier({
-    jwks,
-    replay: createReplayCache({ clock: systemClock, capacity: REPLAY_CACHE_CAPACITY }),
-    clock: systemClock,
-    issuer: settings["token-issuer"],
-    audience,
-    maxLifetimeMs: settings["token-max-lifetime"],
-    clockSkewMs: settings["token-clock-skew"],
-  });
-  const env = baseEnv(workspace);
-  const pool = createWarmPool({
-    enabled: settings.prewarm,
-    runtimes: (Object.keys(runtimes) as RuntimeKind[]).filter((r) => runtimes[r]),
-    paths,
-    dirs,
-    baseEnv: env,
-    onSpawn: (child) => reaper.track(child),
-    log,
-  });
-  if (workspaceReady) pool.fill();
-  const contexts = createContextRegistry({
-    paths,
-    baseEnv: env,
-    workspace,
-    maxContexts: settings["max-contexts"],
-    killGraceMs: settings["kill-grace"],
-    clock: systemClock,
-    onSpawn: (child) => reaper.track(child),
-  });
-  const executor = createExecutor({
-    pool,
-    limiter: createRunLimiter(settings["max-concurrent-runs"]),
-    contexts,
-    dirs,
-    outputLimitBytes: settings["output-limit-bytes"],
-    killGraceMs: settings["kill-grace"],
-    afterRun: () => reaper.poke(),
-  });
+  const auth = createAuth(settings, log);
+  const exec = createExecution(settings, log);
   const shutdown = new AbortController();
-  const health = (): HealthReport => {
-    const checks = { keys: jwks.current() !== undefined, workspace: workspaceReady, ...runtimes };
-    return { ready: Object.values(checks).every(Boolean), checks };
-  };
   const app = createApp({
-    verifier,
-    executor,
-    contexts,
-    health,
+    verifier: auth.verifier,
+    executor: exec.executor,
+    contexts: exec.contexts,
+    health: (): HealthReport => {
+      const checks = { keys: auth.jwks.current() !== undefined, ...exec.checks };
+      return { ready: Object.values(checks).every(Boolean), checks };
+    },
     bodyLimitBytes: settings["body-limit-bytes"],
     defaultTimeoutMs: settings["default-timeout"],
     maxTimeoutMs: settings["max-timeout"],
@@ -112,27 +56,101 @@ export function startKorokd(settings: KorokdStartSettings): RunningComponent {
     // Runs may stay silent for minutes; the gateway is the only client (NetworkPolicy).
     idleTimeout: 0,
   });
-  log.info("korokd ready to serve", { url: server.url, audience, runtimes, prewarm: settings.prewarm });
-
+  log.info("korokd ready to serve", { url: server.url, audience: auth.audience, checks: exec.checks });
   return {
     url: server.url,
     async stop(deadlineMs) {
-      jwks.stop();
-      pool.stop();
+      auth.jwks.stop();
       // Running executions get most of the deadline to finish, then are killed so the drain ends in time.
-      const killAt = Math.max(0, deadlineMs - settings["kill-grace"] - 500);
-      const killer = setTimeout(() => shutdown.abort(), killAt);
+      const killer = setTimeout(
+        () => shutdown.abort(),
+        Math.max(0, deadlineMs - settings["kill-grace"] - 500),
+      );
       try {
         await server.stop(deadlineMs);
       } finally {
         clearTimeout(killer);
         shutdown.abort();
-        await contexts.stopAll();
-        reaper.stop();
-        rmSync(dirs.scratch, { recursive: true, force: true });
+        await exec.stop();
       }
     },
   };
+}
+
+function createAuth(settings: KorokdStartSettings, log: Logger) {
+  const audience = podIdentity(settings);
+  const jwks = createJwksFile({
+    path: settings["jwks-path"],
+    pollIntervalMs: settings["jwks-poll-interval"],
+    log,
+  });
+  const verifier = createTokenVerifier({
+    jwks,
+    replay: createReplayCache({ clock: systemClock, capacity: REPLAY_CACHE_CAPACITY }),
+    clock: systemClock,
+    issuer: settings["token-issuer"],
+    audience,
+    maxLifetimeMs: settings["token-max-lifetime"],
+    clockSkewMs: settings["token-clock-skew"],
+  });
+  return { audience, jwks, verifier };
+}
+
+/** Interpreters, warm pool, contexts and the executor, plus the health checks they contribute. */
+function createExecution(settings: KorokdStartSettings, log: Logger) {
+  const workspace = settings["workspace-dir"];
+  const workspaceReady = ensureDir(workspace);
+  const dirs = { workspace, scratch: mkdtempSync(join(settings["scratch-dir"], "korokd-")) };
+  const paths: RuntimePaths = {
+    python: settings["python-path"],
+    bash: settings["bash-path"],
+    sh: settings["sh-path"],
+    bun: process.execPath,
+  };
+  const runtimes = presentRuntimes(paths);
+  const reaper = createOrphanReaper({
+    enabled: settings.subreaper === "true" || (settings.subreaper === "auto" && process.pid === 1),
+    intervalMs: REAP_INTERVAL_MS,
+    log,
+  });
+  const track = (child: SpawnedChild) => reaper.track(child);
+  const env = baseEnv(workspace);
+  const available = (Object.keys(runtimes) as RuntimeKind[]).filter((r) => runtimes[r]);
+  const pool = createWarmPool({
+    enabled: settings.prewarm,
+    runtimes: available,
+    paths,
+    dirs,
+    baseEnv: env,
+    onSpawn: track,
+    log,
+  });
+  if (workspaceReady) pool.fill();
+  const contexts = createContextRegistry({
+    paths,
+    baseEnv: env,
+    workspace,
+    maxContexts: settings["max-contexts"],
+    killGraceMs: settings["kill-grace"],
+    clock: systemClock,
+    onSpawn: track,
+  });
+  const executor = createExecutor({
+    pool,
+    limiter: createRunLimiter(settings["max-concurrent-runs"]),
+    contexts,
+    dirs,
+    outputLimitBytes: settings["output-limit-bytes"],
+    killGraceMs: settings["kill-grace"],
+    afterRun: () => reaper.poke(),
+  });
+  const stop = async () => {
+    pool.stop();
+    await contexts.stopAll();
+    reaper.stop();
+    rmSync(dirs.scratch, { recursive: true, force: true });
+  };
+  return { executor, contexts, checks: { workspace: workspaceReady, ...runtimes }, stop };
 }
 
 /** `aud` of every accepted token: `<namespace>/<pod name>` from the downward API. */

@@ -47,10 +47,11 @@ export function createMarkerSplitter(): MarkerSplitter {
       const { prefix, sink } = waiter;
       const at = buf.indexOf(prefix);
       if (at === -1) {
-        // Keep a tail that could be the start of a marker split across reads.
-        const keep = Math.min(buf.length, prefix.length - 1);
-        sink.write(buf.subarray(0, buf.length - keep));
-        pending = Buffer.from(buf.subarray(buf.length - keep));
+        // Hold back only a tail that could be the start of a marker split across reads; everything
+        // else streams on at once.
+        const keepFrom = partialMarkerStart(buf, prefix);
+        sink.write(buf.subarray(0, keepFrom));
+        pending = Buffer.from(buf.subarray(keepFrom));
         return;
       }
       sink.write(buf.subarray(0, at));
@@ -65,4 +66,14 @@ export function createMarkerSplitter(): MarkerSplitter {
       if (waiter !== undefined) finish(undefined);
     },
   };
+}
+
+/** Start of the longest tail of `buf` that is a proper prefix of `prefix`, or `buf.length` if none. */
+export function partialMarkerStart(buf: Buffer, prefix: Buffer): number {
+  const first = prefix[0] as number;
+  for (let k = Math.max(0, buf.length - prefix.length + 1); k < buf.length; k++) {
+    if (buf[k] !== first) continue;
+    if (buf.subarray(k).equals(prefix.subarray(0, buf.length - k))) return k;
+  }
+  return buf.length;
 }

@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { isRunning, startTestKorokd, type TestKorokd, waitUntil } from "../korokd-test-kit";
+
+let korokd: TestKorokd;
+beforeAll(async () => {
+  korokd = await startTestKorokd({ "sse-heartbeat": "200ms" });
+});
+afterAll(() => korokd.stop());
+
+interface SseEvent {
+  readonly event: string;
+  readonly data: unknown;
+  readonly atMs: number;
+}
+
+/** Reads an SSE body, calling `onEvent` for each event (comments are reported as event ":"). */
+async function readEvents(res: Response, onEvent: (e: SseEvent) => boolean | undefined = () => undefined) {
+  const started = performance.now();
+  const events: SseEvent[] = [];
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return events;
+    buffer += decoder.decode(value, { stream: true });
+    let end = buffer.indexOf("\n\n");
+    while (end !== -1) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      end = buffer.indexOf("\n\n");
+      const event = parseBlock(block, performance.now() - started);
+      events.push(event);
+      if (onEvent(event) === true) {
+        await reader.cancel();
+        return events;
+      }
+    }
+  }
+}
+
+function parseBlock(block: string, atMs: number): SseEvent {
+  if (block.startsWith(":")) return { event: ":", data: block.slice(1).trim(), atMs };
+  const event = /^event: (.*)$/m.exec(block)?.[1] ?? "message";
+  const data = /^data: (.*)$/m.exec(block)?.[1] ?? "null";
+  return { event, data: JSON.parse(data), atMs };
+}
+
+function stream(body: Record<string, unknown>, signal?: AbortSignal) {
+  return korokd.call("/api/execute", body, {
+    headers: { accept: "text/event-stream" },
+    ...(signal ? { signal } : {}),
+  });
+}
+
+describe("SSE execution", () => {
+  test("stdout arrives while the run is still going, and a final exit event carries the result", async () => {
+    const res = await stream({
+      language: "python",
+      code: "import sys, time\nprint('first')\ntime.sleep(0.8)\nprint('err', file=sys.stderr)\nprint('last')",
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toStartWith("text/event-stream");
+    const events = await readEvents(res);
+    const first = events.find((e) => e.event === "stdout");
+    const exit = events.find((e) => e.event === "exit");
+    expect(first?.data).toEqual({ text: "first\n" });
+    expect(events.some((e) => e.event === "stderr" && (e.data as { text: string }).text === "err\n")).toBe(
+      true,
+    );
+    expect(exit?.data).toMatchObject({
+      exit_code: 0,
+      stdout: "first\nlast\n",
+      stderr: "err\n",
+      timed_out: false,
+    });
+    // The first chunk was delivered long before the run (which sleeps 0.8 s) ended.
+    expect((exit as SseEvent).atMs - (first as SseEvent).atMs).toBeGreaterThan(500);
+    expect(events.at(-1)?.event).toBe("exit");
+  });
+
+  test("the stream opens at once and idle streams get heartbeat comments", async () => {
+    const res = await stream({ language: "sh", code: "sleep 0.7; echo done" });
+    const events = await readEvents(res);
+    expect(events[0]?.event).toBe(":");
+    expect(events.filter((e) => e.data === "ping").length).toBeGreaterThanOrEqual(2);
+    expect(events.at(-1)).toMatchObject({ event: "exit", data: { stdout: "done\n" } });
+  });
+
+  test("errors known before the run starts are plain JSON statuses, not streams", async () => {
+    const res = await stream({ language: "fortran", code: "" });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: "unsupported_language" } });
+  });
+
+  test("closing the stream kills the run", async () => {
+    const abort = new AbortController();
+    const res = await stream(
+      { language: "python", code: "import os, time\nprint(os.getpid())\ntime.sleep(1000)" },
+      abort.signal,
+    );
+    let pid = 0;
+    await readEvents(res, (e) => {
+      if (e.event !== "stdout") return undefined;
+      pid = Number((e.data as { text: string }).text.trim());
+      return true;
+    });
+    abort.abort();
+    expect(pid).toBeGreaterThan(0);
+    await waitUntil(() => !isRunning(pid), 3000, "the interpreter to be killed");
+  });
+
+  test("a context execution streams too", async () => {
+    const created = await korokd.call("/api/contexts", { language: "python" });
+    const { id } = (await created.json()) as { id: string };
+    const res = await stream({
+      language: "python",
+      context_id: id,
+      code: "import time\nprint('a')\ntime.sleep(0.5)\nprint('b')",
+    });
+    const events = await readEvents(res);
+    const chunks = events.filter((e) => e.event === "stdout").map((e) => (e.data as { text: string }).text);
+    expect(chunks.join("")).toBe("a\nb\n");
+    expect(chunks.length).toBeGreaterThanOrEqual(2);
+    expect(events.at(-1)).toMatchObject({ event: "exit", data: { exit_code: 0, stdout: "a\nb\n" } });
+  });
+});
