@@ -1,20 +1,119 @@
 /**
- * Starts agentcore. Until its own issue lands this serves only `/healthz`, honestly reporting that the
- * component's API is not implemented yet rather than pretending to work.
+ * `--mode=agentcore`: the session RPC service on every replica, and — on the replica holding the Lease —
+ * the controllers and session garbage collection. Any replica can die at any moment: all state is in
+ * Kubernetes objects, so a standby takes over by reading them.
  */
-import { Hono } from "hono";
+import { hostname } from "node:os";
 import type { RunningComponent } from "../component";
 import type { AgentcoreSettings } from "../config/modes";
-import { serveApp } from "../http/serve-app";
+import { kubeClientFromSettings } from "../kube/client-from-settings";
+import { createLeaderElector, leaderIdentity } from "../kube/leader-election";
+import { createLogger } from "../log/logger";
+import { createMetricsRegistry } from "../metrics/metrics-registry";
+import { createActivityRecorder } from "./gc/activity-recorder";
+import { type SessionGc, startSessionGc } from "./gc/session-gc";
+import { createAgentcoreService } from "./rpc/agentcore-service";
+import { serveRpc } from "./rpc/serve-rpc";
+import { createSessionCache } from "./sessions/session-cache";
 
-export function startAgentcore(settings: AgentcoreSettings & { "listen-host": string }): RunningComponent {
-  const app = new Hono();
-  app.get("/healthz", (c) => c.json({ status: "ok", mode: "agentcore" }));
-  app.all("*", (c) =>
-    c.json(
-      { error: { code: "not_implemented", message: "agentcore API is not implemented in this build" } },
-      501,
-    ),
+export async function startAgentcore(
+  settings: AgentcoreSettings & { "listen-host": string },
+): Promise<RunningComponent> {
+  const log = createLogger("agentcore", settings["log-level"]);
+  const client = kubeClientFromSettings(settings, "agentland-agentcore");
+  const cache = createSessionCache(client, settings["allowed-namespaces"]);
+  cache.start();
+  let synced = false;
+  void cache.waitForSync().then(() => {
+    synced = true;
+  });
+
+  const metrics = createMetricsRegistry();
+  metrics.gauge(
+    "agentland_sessions",
+    "Sessions by kind and phase, as this replica's cache sees them.",
+    () => {
+      const counts = new Map<string, number>();
+      for (const { kind, obj } of cache.all()) {
+        const key = `${kind.kind}|${obj.status?.phase ?? "Pending"}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      return [...counts].map(([key, n]) => {
+        const [kind = "", phase = ""] = key.split("|");
+        return [{ kind, phase }, n] as const;
+      });
+    },
   );
-  return serveApp(app, { hostname: settings["listen-host"], port: settings["listen-port"] });
+  const warm = metrics.counter(
+    "agentland_session_warm_total",
+    "Created sessions by whether a warm sandbox served them.",
+  );
+  const gcDeletions = metrics.counter("agentland_gc_deletions_total", "Sessions deleted by GC, by reason.");
+
+  const now = () => Date.now();
+  const lifecycle = {
+    client,
+    cache,
+    createTimeoutMs: settings["create-timeout"],
+    log: (msg: string, fields?: Record<string, unknown>) => log.warn(msg, fields),
+  };
+  const service = createAgentcoreService({
+    ...lifecycle,
+    activity: createActivityRecorder({ client, intervalMs: settings["activity-write-interval"], now }),
+    defaultNamespace: settings["sandbox-namespace"],
+    allowedNamespaces: settings["allowed-namespaces"],
+    now,
+    warm,
+  });
+  const rpc = await serveRpc(service, {
+    hostname: settings["listen-host"],
+    http2Port: settings["listen-port"],
+    httpPort: settings["http-port"],
+    corsOrigins: settings["cors-origins"].split(",").filter((o) => o !== ""),
+    metrics,
+    ready: () => synced,
+  });
+
+  let gc: SessionGc | undefined;
+  const elector = createLeaderElector({
+    client,
+    namespace: settings["leader-election-namespace"] ?? settings["pod-namespace"] ?? "agentland-system",
+    name: settings["leader-election-lease"],
+    identity: leaderIdentity(settings["pod-name"] ?? hostname()),
+    leaseDurationMs: settings["lease-duration"],
+    renewDeadlineMs: settings["renew-deadline"],
+    retryPeriodMs: settings["retry-period"],
+    onStartedLeading: (signal) => {
+      log.info("leading: starting controllers and session GC");
+      gc = startSessionGc({
+        client,
+        cache,
+        settings: {
+          createTimeoutMs: settings["create-timeout"],
+          failedRetentionMs: settings["failed-session-retention"],
+        },
+        now,
+        deletions: gcDeletions,
+        log: (msg, fields) => log.info(msg, fields),
+      });
+      signal.addEventListener("abort", () => log.warn("lost leadership"), { once: true });
+    },
+    onStoppedLeading: () => {
+      void gc?.stop();
+      gc = undefined;
+    },
+    onError: (err) => log.warn("leader election", { err: String(err) }),
+  });
+  elector.start();
+  log.info("agentcore serving", { grpc: rpc.http2Url, http: rpc.httpUrl });
+
+  return {
+    url: rpc.http2Url,
+    async stop(deadlineMs) {
+      await elector.stop();
+      await gc?.stop();
+      await rpc.stop(deadlineMs);
+      await cache.stop();
+    },
+  };
 }

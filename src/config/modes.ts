@@ -82,7 +82,10 @@ const kube = {
 export const agentcoreSettings = v.object({
   ...common,
   ...kube,
+  /** gRPC, gRPC-Web and Connect over HTTP/2 cleartext (the gateway's path). */
   "listen-port": port(8082),
+  /** Connect and gRPC-Web over HTTP/1.1 for browsers, plus /healthz and /metrics. */
+  "http-port": port(8083),
   /** Namespace for sessions whose request names none. */
   "sandbox-namespace": name("agentland-sandboxes"),
   /** Namespaces sessions may be created in (and whose CRs the controllers watch). */
