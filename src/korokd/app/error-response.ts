@@ -6,7 +6,7 @@ import type { Logger } from "../logger";
 export function errorResponse(c: Context, err: unknown, log: Logger): Response {
   const known =
     err instanceof KorokdError ? err : new KorokdError("internal", "internal error", { cause: err });
-  if (known.status >= 500) {
+  if (known.status === 500) {
     log.error("request failed", {
       method: c.req.method,
       path: c.req.path,
