@@ -3,32 +3,22 @@
  * checks the manifests against these constants, so code and YAML cannot disagree.
  */
 
-/** The value of `app.kubernetes.io/managed-by` on objects agentland creates. */
-export const MANAGED_BY = "agentland";
-
 /** Namespaces the install manifests create. */
 export const SYSTEM_NAMESPACE = "agentland-system";
 export const DEFAULT_SANDBOX_NAMESPACE = "agentland-sandboxes";
 
 /**
  * The gateway's Ed25519 signing keys (JWK set, private). Shipped empty by the manifests; the gateway fills it
- * and may only get/update/patch this one name — it has no `create` on Secrets (see manifests/20-gateway-rbac.yaml).
+ * and may only get, watch, update and patch this one name; it has no `create` on Secrets (see
+ * manifests/20-gateway-rbac.yaml).
  */
 export const GATEWAY_SIGNING_KEYS_SECRET = "agentland-gateway-signing-keys";
 
 /** The public JWKS sandbox pods mount, one per sandbox namespace; the gateway keeps it current. */
 export const SANDBOX_JWKS_CONFIGMAP = "agentland-sandbox-jwks";
-/** The key inside that ConfigMap holding the JWKS document. */
-export const SANDBOX_JWKS_KEY = "jwks.json";
 
 /** Lease agentcore replicas elect their leader with, in the system namespace. */
 export const AGENTCORE_LEASE = "agentland-agentcore";
-
-/**
- * Name of the sandbox container's port. The shipped NetworkPolicy admits the gateway to this *named* port, so
- * it covers every sandbox whatever port number its template uses.
- */
-export const SANDBOX_PORT_NAME = "sandbox";
 
 /**
  * Hashed client API keys. Mounted into gateway pods as an optional Secret volume, so the gateway needs no

@@ -1,5 +1,5 @@
 /**
- * Label and annotation keys agentland reserves. Users cannot set reserved keys through a sandbox template:
+ * Label and annotation keys agentland reserves, and the few names it reserves inside objects. Users cannot set reserved keys through a sandbox template:
  * agentland's controllers select and adopt pods by these labels, so a user-supplied value could move a pod
  * into a pool or claim it does not belong to.
  */
@@ -9,7 +9,7 @@ import { GROUP } from "./group";
 export const RESERVED_PREFIX = `${GROUP}/`;
 
 export const LABELS = {
-  /** Set on every object agentland creates, value `agentland` (MANAGED_BY in install-names.ts). */
+  /** Set on every object agentland creates, value {@link MANAGED_BY}. */
   managedBy: "app.kubernetes.io/managed-by",
   /** Name of the session (CodeInterpreter or AgentSession) a Sandbox, claim or pod serves. */
   session: `${GROUP}/session`,
@@ -31,6 +31,18 @@ export const ANNOTATIONS = {
   /** Hash of the client principal that created a session; only that principal may use the session. */
   principal: `${GROUP}/principal`,
 } as const;
+
+/** The value of `app.kubernetes.io/managed-by` on objects agentland creates. */
+export const MANAGED_BY = "agentland";
+
+/**
+ * Name of the sandbox container's port. The shipped NetworkPolicy admits the gateway to this *named* port, so
+ * it covers every sandbox whatever port number its template uses.
+ */
+export const SANDBOX_PORT_NAME = "sandbox";
+
+/** The key of the JWKS document in the JWKS ConfigMap (`SANDBOX_JWKS_CONFIGMAP`). */
+export const SANDBOX_JWKS_KEY = "jwks.json";
 
 const escaped = (domain: string) => domain.replaceAll(".", "[.]");
 
