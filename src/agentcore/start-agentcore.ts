@@ -109,6 +109,8 @@ export async function startAgentcore(
 
   return {
     url: rpc.http2Url,
+    httpUrl: rpc.httpUrl,
+    isLeader: () => elector.isLeader(),
     async stop(deadlineMs) {
       await elector.stop();
       await gc?.stop();

@@ -28,9 +28,9 @@ export interface KubeClientOptions {
 }
 
 export interface CallOptions {
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Overrides the client's default deadline for this call. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
 }
 
 export type Query = Readonly<Record<string, string | number | boolean | undefined>>;
@@ -134,10 +134,13 @@ export function createKubeClient(config: KubeConfig, opts: KubeClientOptions = {
     const onAbort = () => ctl.abort(req.signal?.reason);
     req.signal?.addEventListener("abort", onAbort, { once: true });
     const timer = setTimeout(() => ctl.abort(deadlineError(what)), req.timeoutMs ?? defaultTimeout);
+    let streaming = false;
     try {
       for (let reauthenticated = false; ; reauthenticated = true) {
         await limiter.take(ctl.signal);
         const res = await send({ ...req, method: "GET" }, ctl.signal, true);
+        // The caller's signal stays linked for the life of the body: aborting it must end the stream.
+        streaming = res.ok;
         if (res.ok) return res;
         const body = await readBody(res);
         if (res.status === 401 && config.token && !reauthenticated) {
@@ -151,7 +154,7 @@ export function createKubeClient(config: KubeConfig, opts: KubeClientOptions = {
       throw failure(err, what, req.signal, ctl.signal);
     } finally {
       clearTimeout(timer);
-      req.signal?.removeEventListener("abort", onAbort);
+      if (!streaming) req.signal?.removeEventListener("abort", onAbort);
     }
   }
 

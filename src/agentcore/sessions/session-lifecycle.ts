@@ -6,8 +6,7 @@
 import { parseAgentSession } from "../../api/agent-session";
 import { parseCodeInterpreter } from "../../api/code-interpreter";
 import { API_VERSION } from "../../api/group";
-import { MANAGED_BY } from "../../api/install-names";
-import { ANNOTATIONS, LABELS } from "../../api/reserved-keys";
+import { ANNOTATIONS, LABELS, MANAGED_BY } from "../../api/reserved-keys";
 import { ApiValidationError } from "../../api/validate";
 import type { KubeClient } from "../../kube/kube-client";
 import { isInvalid, isNotFound, KubeError } from "../../kube/kube-error";
