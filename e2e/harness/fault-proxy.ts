@@ -77,7 +77,16 @@ const statusBody = (code: number, reason: string, message: string) =>
     code,
   });
 
-export function startFaultProxy(opts: { upstream: string; tls: UpstreamTls; hostname?: string }): FaultProxy {
+export interface FaultProxyOptions {
+  /** The apiserver, e.g. `https://127.0.0.1:6443`. */
+  readonly upstream: string;
+  readonly tls: UpstreamTls;
+  readonly hostname?: string;
+  /** Default: any free port. */
+  readonly port?: number;
+}
+
+export function startFaultProxy(opts: FaultProxyOptions): FaultProxy {
   const requests: ProxiedRequest[] = [];
   const watches = new Set<OpenWatch>();
   const failures: { failure: Failure; left: number }[] = [];
@@ -189,7 +198,7 @@ export function startFaultProxy(opts: { upstream: string; tls: UpstreamTls; host
 
   const server = Bun.serve({
     hostname: opts.hostname ?? "127.0.0.1",
-    port: 0,
+    port: opts.port ?? 0,
     idleTimeout: 0,
     fetch: handle,
   });

@@ -87,44 +87,41 @@ export function createKubeClient(config: KubeConfig, opts: KubeClientOptions = {
     } as RequestInit);
   };
 
+  /** How long to wait before retrying after `error` (undefined = do not retry). */
+  const retryDelay = (error: KubeError, attempt: number, idempotent: boolean): number | undefined => {
+    if (attempt >= maxRetries) return undefined;
+    if (error.code === 429) return error.retryAfterMs ?? 1_000; // the apiserver did not process it
+    const transient = error.code === 0 ? error.reason === "NetworkError" : TRANSIENT_STATUS.has(error.code);
+    if (!idempotent || !transient) return undefined;
+    return error.retryAfterMs ?? backoffDelay(backoff, attempt, random);
+  };
+
   async function request<T>(req: KubeRequest): Promise<T> {
     const what = `${req.method} ${req.path}`;
-    const deadline = AbortSignal.timeout(req.timeoutMs ?? defaultTimeout);
+    const timeoutMs = req.timeoutMs ?? defaultTimeout;
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const deadlineAt = clock.monotonic() + timeoutMs;
     const signal = req.signal ? AbortSignal.any([req.signal, deadline]) : deadline;
-    const idempotent = req.method === "GET";
     let reauthenticated = false;
     for (let attempt = 0; ; attempt++) {
-      let res: Response;
+      let error: KubeError;
       try {
         await limiter.take(signal);
-        res = await send(req, signal);
+        const res = await send(req, signal);
+        if (res.ok) return await readJson<T>(res, what, req.signal, deadline);
+        error = kubeErrorFromStatus(res.status, await readBody(res), what, retryAfterMs(res, clock));
       } catch (err) {
-        const error = failure(err, what, req.signal, deadline);
-        if (!idempotent || error.reason !== "NetworkError" || attempt >= maxRetries) throw error;
-        await pause(clock, backoffDelay(backoff, attempt, random), signal, error, req.signal, deadline);
-        continue;
+        error = failure(err, what, req.signal, deadline);
       }
-      if (res.ok) return readJson<T>(res, what, req.signal, deadline);
-      const body = await readBody(res);
-      const error = kubeErrorFromStatus(res.status, body, what, retryAfterMs(res, clock));
-      if (res.status === 401 && config.token && !reauthenticated) {
-        reauthenticated = true;
+      if (error.code === 401 && config.token && !reauthenticated) {
+        reauthenticated = true; // the token file may have rotated under us: read it again, once
         config.token.invalidate();
         continue;
       }
-      if (attempt >= maxRetries) throw error;
-      if (res.status === 429)
-        await pause(clock, error.retryAfterMs ?? 1_000, signal, error, req.signal, deadline);
-      else if (idempotent && TRANSIENT_STATUS.has(res.status))
-        await pause(
-          clock,
-          error.retryAfterMs ?? backoffDelay(backoff, attempt, random),
-          signal,
-          error,
-          req.signal,
-          deadline,
-        );
-      else throw error;
+      const wait = retryDelay(error, attempt, req.method === "GET");
+      // A wait that outlives the deadline cannot end in success: report the failure now.
+      if (wait === undefined || clock.monotonic() + wait >= deadlineAt) throw error;
+      await pause(clock, wait, signal, error, req.signal, deadline);
     }
   }
 

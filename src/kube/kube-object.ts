@@ -3,7 +3,7 @@
  * client-node declares timestamps as `Date` because its own serializer converts them; we parse plain
  * JSON, so `Wire<T>` turns every `Date` into the RFC 3339 string the apiserver actually sends.
  */
-import type { V1ListMeta, V1ObjectMeta } from "@kubernetes/client-node";
+import type { V1ObjectMeta } from "@kubernetes/client-node";
 
 export type Wire<T> = 0 extends 1 & T
   ? T
@@ -22,13 +22,12 @@ export type Wire<T> = 0 extends 1 & T
 type OptionalUndefined<T, K extends keyof T> = object extends Pick<T, K> ? undefined : never;
 
 export type ObjectMeta = Wire<V1ObjectMeta>;
-export type ListMeta = Wire<V1ListMeta>;
 
 /** What every Kubernetes object has. */
 export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: ObjectMeta;
+  apiVersion?: string | undefined;
+  kind?: string | undefined;
+  metadata?: ObjectMeta | undefined;
 }
 
 /** `namespace/name`, or `name` for cluster-scoped objects: the key of caches and work queues. */

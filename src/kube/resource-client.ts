@@ -5,7 +5,7 @@
  */
 import type { CallOptions, KubeClient, Query } from "./kube-client";
 import { KubeError } from "./kube-error";
-import type { KubeObject, ListMeta, Wire } from "./kube-object";
+import type { KubeObject, Wire } from "./kube-object";
 import { readWatchStream, type WatchStream } from "./watch-stream";
 
 /**
@@ -37,13 +37,13 @@ export interface NamespaceOption {
 }
 
 export interface ListOptions extends CallOptions, NamespaceOption {
-  readonly labelSelector?: string;
-  readonly fieldSelector?: string;
+  readonly labelSelector?: string | undefined;
+  readonly fieldSelector?: string | undefined;
   /** Page size; with `continue`, pages through large collections. */
-  readonly limit?: number;
-  readonly continue?: string;
-  readonly resourceVersion?: string;
-  readonly resourceVersionMatch?: "Exact" | "NotOlderThan";
+  readonly limit?: number | undefined;
+  readonly continue?: string | undefined;
+  readonly resourceVersion?: string | undefined;
+  readonly resourceVersionMatch?: "Exact" | "NotOlderThan" | undefined;
 }
 
 export interface ListResult<T> {
@@ -85,15 +85,15 @@ export interface DeleteOptions extends CallOptions, NamespaceOption {
 }
 
 export interface WatchOptions extends CallOptions, NamespaceOption {
-  readonly labelSelector?: string;
-  readonly fieldSelector?: string;
+  readonly labelSelector?: string | undefined;
+  readonly fieldSelector?: string | undefined;
   /** Start after this resourceVersion (from a list or the last event). */
-  readonly resourceVersion?: string;
-  readonly allowWatchBookmarks?: boolean;
+  readonly resourceVersion?: string | undefined;
+  readonly allowWatchBookmarks?: boolean | undefined;
   /** Server-side end of the watch; the stream then ends cleanly. */
-  readonly timeoutSeconds?: number;
+  readonly timeoutSeconds?: number | undefined;
   /** No byte for this long = half-open connection: the stream fails (default 5 min). */
-  readonly inactivityMs?: number;
+  readonly inactivityMs?: number | undefined;
 }
 
 export interface ResourceClient<T extends object> {
@@ -156,9 +156,9 @@ export function createResourceClient<T extends object>(
     ...obj,
   });
 
-  const get = (sub: string) => (name: string, o?: CallOptions & NamespaceOption) =>
+  const get = (sub: string) => async (name: string, o?: CallOptions & NamespaceOption) =>
     client.request<T>({ method: "GET", path: item(name, o?.namespace, sub), ...call(o) });
-  const put = (sub: string) => (obj: T, o?: WriteOptions) =>
+  const put = (sub: string) => async (obj: T, o?: WriteOptions) =>
     client.request<T>({
       method: "PUT",
       path: item(meta(obj)?.name ?? "", o?.namespace ?? meta(obj)?.namespace, sub),
@@ -166,7 +166,7 @@ export function createResourceClient<T extends object>(
       body: withKind(obj),
       ...call(o),
     });
-  const patch = (sub: string) => (name: string, o: PatchOptions) =>
+  const patch = (sub: string) => async (name: string, o: PatchOptions) =>
     client.request<T>({
       method: "PATCH",
       path: item(name, o.namespace, sub),
@@ -176,9 +176,9 @@ export function createResourceClient<T extends object>(
       ...call(o),
     });
 
-  const list = (o?: ListOptions) =>
+  const list = async (o?: ListOptions) =>
     client
-      .request<{ items?: T[] | null; metadata?: ListMeta }>({
+      .request<{ items?: T[] | null; metadata?: { resourceVersion?: string; continue?: string } }>({
         method: "GET",
         path: collection(o?.namespace, false),
         query: {
@@ -194,7 +194,7 @@ export function createResourceClient<T extends object>(
       .then((res) => ({
         items: res.items ?? [],
         resourceVersion: res.metadata?.resourceVersion ?? "",
-        ...(res.metadata?._continue ? { continue: res.metadata._continue } : {}),
+        ...(res.metadata?.continue ? { continue: res.metadata.continue } : {}),
       }));
 
   return {
@@ -211,7 +211,7 @@ export function createResourceClient<T extends object>(
       }
       return { items, resourceVersion: first.resourceVersion };
     },
-    create: (obj, o) =>
+    create: async (obj, o) =>
       client.request<T>({
         method: "POST",
         path: collection(o?.namespace ?? meta(obj)?.namespace, true),
