@@ -1,6 +1,7 @@
 /**
  * `bun src/api/write-crds.ts` writes the CRD manifests generated from `src/api` into `manifests/`.
  * `bun src/api/write-crds.ts --check` writes nothing; it lists files that differ (or are stale) and exits 1.
+ * `--dir=PATH` works on another directory instead of `manifests/` (for tests).
  */
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -35,18 +36,19 @@ export function findDrift(dir: string, files: readonly GeneratedFile[]): Drift[]
 }
 
 function main(args: readonly string[]): number {
+  const dir = args.find((a) => a.startsWith("--dir="))?.slice("--dir=".length) ?? MANIFESTS_DIR;
   const files = renderCrds(ALL_KINDS);
-  const drift = findDrift(MANIFESTS_DIR, files);
+  const drift = findDrift(dir, files);
   if (args.includes("--check")) {
-    for (const d of drift) console.error(`manifests/${d.path}: ${d.problem}`);
+    for (const d of drift) console.error(`${join(dir, d.path)}: ${d.problem}`);
     if (drift.length > 0) console.error("CRDs are out of date: run `bun src/api/write-crds.ts`");
     return drift.length > 0 ? 1 : 0;
   }
   for (const d of drift) {
     const file = files.find((f) => f.path === d.path);
-    if (file) writeFileSync(join(MANIFESTS_DIR, file.path), file.content);
-    else rmSync(join(MANIFESTS_DIR, d.path));
-    console.log(`manifests/${d.path}: ${d.problem === "stale" ? "removed" : "written"}`);
+    if (file) writeFileSync(join(dir, file.path), file.content);
+    else rmSync(join(dir, d.path));
+    console.log(`${join(dir, d.path)}: ${d.problem === "stale" ? "removed" : "written"}`);
   }
   return 0;
 }
