@@ -38,7 +38,7 @@ async function main(): Promise<number> {
     const cluster = await clusterUp({ name: clusterName, log: (l) => console.error(`    ${l}`) });
     step("bun test");
     const junit = join(work, "junit.xml");
-    const proc = Bun.spawn(["bun", "test", "--reporter=junit", `--reporter-outfile=${junit}`, ...filters], {
+    const proc = Bun.spawn(["bun", "test", "--timeout=60000", "--reporter=junit", `--reporter-outfile=${junit}`, ...filters], {
       stdout: "inherit",
       stderr: "inherit",
       env: { ...process.env, AGENTLAND_CLUSTER_DIR: cluster.dir, KUBECONFIG: cluster.kubeconfig },

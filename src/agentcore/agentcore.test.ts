@@ -4,7 +4,6 @@
  * become Ready through the controllers and the node agent are covered end to end in e2e/.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -14,96 +13,21 @@ import {
   createGrpcWebTransport,
 } from "@connectrpc/connect-node";
 import { createConnectTransport as createWebConnectTransport } from "@connectrpc/connect-web";
-import { testCluster } from "../../e2e/harness/test-cluster";
-import { loadConfig } from "../config/load-config";
 import {
   AgentCoreService,
   ProvisioningMode,
   SessionActivitySchema,
 } from "../gen/agentland/agentcore/v1/agentcore_pb";
-import { principalHash } from "./sessions/principal";
-import { newSessionId } from "./sessions/session-id";
-import { type RunningAgentcore, startAgentcore } from "./start-agentcore";
+import type { RunningAgentcore } from "./start-agentcore";
+import * as fixture from "./testing/agentcore-fixture";
+import { cluster, eventually, kubectl } from "./testing/agentcore-fixture";
 
-const cluster = testCluster();
-const ROOT = join(import.meta.dir, "../..");
 let ns = "";
 let agentcore: RunningAgentcore;
 let rpc: Client<typeof AgentCoreService>;
-
-async function kubectl(args: string[], stdin?: string): Promise<string> {
-  const r = await cluster.kubectl(args, stdin === undefined ? {} : { stdin });
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
-
-async function start(extra: string[] = []): Promise<RunningAgentcore> {
-  const inv = loadConfig(
-    [
-      "--mode=agentcore",
-      `--kubeconfig=${cluster.kubeconfig}`,
-      "--listen-host=127.0.0.1",
-      "--listen-port=0",
-      "--http-port=0",
-      `--allowed-namespaces=${ns}`,
-      `--sandbox-namespace=${ns}`,
-      `--leader-election-namespace=${ns}`,
-      "--lease-duration=3s",
-      "--renew-deadline=2s",
-      "--retry-period=500ms",
-      "--create-timeout=2s",
-      "--activity-write-interval=1s",
-      "--log-level=error",
-      ...extra,
-    ],
-    {},
-  );
-  if (inv.kind !== "run" || inv.config.mode !== "agentcore") throw new Error("bad test config");
-  return startAgentcore(inv.config.settings);
-}
-
-/** A session CR as agentcore would create it for `principal`, made directly so no controller is needed. */
-async function sessionFor(principal: string, spec: Record<string, unknown> = {}): Promise<string> {
-  const name = newSessionId("ci-");
-  const obj = {
-    apiVersion: "agentland.fl0rencess720.app/v1alpha1",
-    kind: "CodeInterpreter",
-    metadata: {
-      name,
-      namespace: ns,
-      annotations: { "agentland.fl0rencess720.app/principal": principalHash(principal) },
-    },
-    spec,
-  };
-  await kubectl(["create", "-f", "-"], JSON.stringify(obj));
-  return name;
-}
-
-async function codeInterpreterNames(): Promise<string[]> {
-  const out = await kubectl([
-    "-n",
-    ns,
-    "get",
-    "codeinterpreters",
-    "-o",
-    "jsonpath={.items[*].metadata.name}",
-  ]);
-  return out.split(" ").filter((s) => s !== "");
-}
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await Bun.sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+const sessionFor = (principal: string, spec: Record<string, unknown> = {}) =>
+  fixture.sessionFor(ns, principal, spec);
+const codeInterpreterNames = () => fixture.codeInterpreterNames(ns);
 
 async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
   try {
@@ -115,12 +39,9 @@ async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
 }
 
 beforeAll(async () => {
-  for (const f of ["agentruntimes", "agentsessions", "codeinterpreters"]) {
-    await kubectl(["apply", "-f", join(ROOT, `manifests/00-crd-${f}.yaml`)]);
-  }
-  await kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=30s"]);
+  await fixture.installSessionCrds();
   ns = await cluster.createNamespace("agentcore");
-  agentcore = await start();
+  agentcore = await fixture.startTestAgentcore(ns);
   rpc = createClient(AgentCoreService, createGrpcTransport({ baseUrl: agentcore.url }));
   await eventually("the session cache to sync", async () => {
     try {

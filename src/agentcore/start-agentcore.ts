@@ -16,9 +16,24 @@ import { createAgentcoreService } from "./rpc/agentcore-service";
 import { serveRpc } from "./rpc/serve-rpc";
 import { createSessionCache } from "./sessions/session-cache";
 
+export interface RunningAgentcore extends RunningComponent {
+  /** Connect/gRPC-Web over HTTP/1.1, `/healthz` and `/metrics`. */
+  readonly httpUrl: string;
+  isLeader(): boolean;
+}
+
+export interface AgentcoreOptions {
+  /**
+   * Run the controllers when leading (default true). Tests of the RPC service and GC turn them off so that
+   * sessions they create by hand are not also converged into sandboxes.
+   */
+  readonly controllers?: boolean;
+}
+
 export async function startAgentcore(
   settings: AgentcoreSettings & { "listen-host": string },
-): Promise<RunningComponent> {
+  options: AgentcoreOptions = {},
+): Promise<RunningAgentcore> {
   const log = createLogger("agentcore", settings["log-level"]);
   const client = kubeClientFromSettings(settings, "agentland-agentcore");
   const cache = createSessionCache(client, settings["allowed-namespaces"]);
@@ -84,7 +99,7 @@ export async function startAgentcore(
     renewDeadlineMs: settings["renew-deadline"],
     retryPeriodMs: settings["retry-period"],
     onStartedLeading: (signal) => {
-      log.info("leading: starting controllers and session GC");
+      log.info("leading: starting session GC", { controllers: options.controllers !== false });
       gc = startSessionGc({
         client,
         cache,
