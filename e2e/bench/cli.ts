@@ -1,0 +1,75 @@
+/**
+ * `bun run bench [area ...]`: runs the benchmark suite (default: every area) against one real local cluster
+ * started for the run, then prints one summary table of every metric and the JSON lines the areas printed.
+ * Each area is a standalone script `e2e/bench/<area>.ts` that measures its subject and baseline side by side.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { clusterDown, clusterUp } from "../cluster/control-plane";
+import { ensureSystemPackages } from "../setup/system-packages";
+
+const AREAS = ["kube", "controllers", "agentcore", "korokd", "gateway", "node", "e2e"] as const;
+
+interface Metric {
+  readonly bench: string;
+  readonly metric: string;
+  readonly value: number;
+  readonly unit: string;
+}
+
+async function runArea(
+  area: string,
+  env: Record<string, string>,
+): Promise<{ code: number; metrics: Metric[] }> {
+  console.error(`\n==> bench ${area}`);
+  const proc = Bun.spawn(["bun", join(import.meta.dir, `${area}.ts`)], {
+    stdout: "pipe",
+    stderr: "inherit",
+    env: { ...process.env, ...env },
+  });
+  const out = await new Response(proc.stdout).text();
+  process.stdout.write(out);
+  const metrics: Metric[] = [];
+  for (const line of out.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      const m = JSON.parse(line) as Metric;
+      if (typeof m.metric === "string" && typeof m.value === "number") metrics.push(m);
+    } catch {
+      // not a metric line
+    }
+  }
+  return { code: await proc.exited, metrics };
+}
+
+async function main(requested: readonly string[]): Promise<number> {
+  const unknown = requested.filter((a) => !(AREAS as readonly string[]).includes(a));
+  if (unknown.length > 0) {
+    console.error(`unknown benchmark area(s): ${unknown.join(", ")}; areas: ${AREAS.join(", ")}`);
+    return 2;
+  }
+  const areas = (requested.length > 0 ? requested : AREAS).filter((a) =>
+    existsSync(join(import.meta.dir, `${a}.ts`)),
+  );
+  await ensureSystemPackages();
+  const name = `bench-${process.pid}`;
+  const all: Metric[] = [];
+  let failed = 0;
+  try {
+    const cluster = await clusterUp({ name, log: (l) => console.error(`    ${l}`) });
+    const env = { AGENTLAND_CLUSTER_DIR: cluster.dir, KUBECONFIG: cluster.kubeconfig };
+    for (const area of areas) {
+      const { code, metrics } = await runArea(area, env);
+      if (code !== 0) failed++;
+      all.push(...metrics);
+    }
+  } finally {
+    await clusterDown(name);
+  }
+  console.log("\n| bench | metric | value | unit |\n|---|---|---:|---|");
+  for (const m of all)
+    console.log(`| ${m.bench} | ${m.metric} | ${Number(m.value.toPrecision(4))} | ${m.unit} |`);
+  return failed === 0 ? 0 : 1;
+}
+
+process.exit(await main(process.argv.slice(2)));
