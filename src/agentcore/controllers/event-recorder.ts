@@ -1,0 +1,88 @@
+/**
+ * Kubernetes Events on meaningful transitions (a sandbox failed, a claim bound, a session became Ready), so
+ * `kubectl describe` tells the story. Recording is best effort and never blocks or fails a reconcile: events
+ * are sent in the background, at most `maxInFlight` at once (further ones are dropped, as client-go's
+ * broadcaster drops under pressure), and `flush()` waits for those in flight when the manager stops.
+ */
+import type { CoreV1Event } from "@kubernetes/client-node";
+import type { KubeClient } from "../../kube/kube-client";
+import type { Wire } from "../../kube/kube-object";
+import { EVENTS } from "../../kube/resources";
+import { rfc3339 } from "../render/conditions";
+
+export type EventType = "Normal" | "Warning";
+
+interface Involved {
+  readonly apiVersion?: string | undefined;
+  readonly kind?: string | undefined;
+  readonly metadata?:
+    | {
+        readonly name?: string | undefined;
+        readonly namespace?: string | undefined;
+        readonly uid?: string | undefined;
+        readonly resourceVersion?: string | undefined;
+      }
+    | undefined;
+}
+
+export interface EventRecorder {
+  record(obj: Involved, type: EventType, reason: string, message: string): void;
+  flush(): Promise<void>;
+}
+
+export interface EventRecorderOptions {
+  readonly client: KubeClient;
+  /** `reportingInstance`: which replica wrote the event. */
+  readonly instance: string;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly maxInFlight?: number;
+  readonly onError?: (err: unknown) => void;
+}
+
+export const REPORTING_COMPONENT = "agentland-agentcore";
+
+export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
+  const events = opts.client.resource(EVENTS);
+  const inFlight = new Set<Promise<void>>();
+  const max = opts.maxInFlight ?? 64;
+  const suffix = () => Math.floor(opts.random() * 2 ** 48).toString(16);
+  return {
+    record(obj, type, reason, message) {
+      const meta = obj.metadata;
+      if (!meta?.name || !meta.namespace || inFlight.size >= max) return;
+      const now = opts.now();
+      const event: Wire<CoreV1Event> = {
+        metadata: { name: `${meta.name}.${now.toString(16)}${suffix()}`, namespace: meta.namespace },
+        involvedObject: {
+          apiVersion: obj.apiVersion,
+          kind: obj.kind,
+          name: meta.name,
+          namespace: meta.namespace,
+          uid: meta.uid,
+          resourceVersion: meta.resourceVersion,
+        },
+        type,
+        reason,
+        message: message.slice(0, 1024),
+        source: { component: REPORTING_COMPONENT },
+        reportingComponent: REPORTING_COMPONENT,
+        reportingInstance: opts.instance.slice(0, 128),
+        firstTimestamp: rfc3339(now),
+        lastTimestamp: rfc3339(now),
+        count: 1,
+      };
+      const sent: Promise<void> = events
+        .create(event, { timeoutMs: 10_000 })
+        .then(
+          () => {},
+          (err: unknown) => opts.onError?.(err),
+        )
+        .finally(() => inFlight.delete(sent));
+      inFlight.add(sent);
+    },
+    async flush() {
+      await Promise.all([...inFlight]);
+    },
+  };
+}

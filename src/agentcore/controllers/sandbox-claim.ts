@@ -1,0 +1,288 @@
+/**
+ * SandboxClaim: holds exactly one Sandbox.
+ *
+ * Warm adoption is one conditional write: a PUT of the candidate as read, carrying its resourceVersion, that
+ * sets `spec.claimRef`, moves the controller reference from the pool to the claim and adds the claim label.
+ * Of two claims racing for one sandbox, the apiserver accepts exactly one write; the other gets Conflict and
+ * moves on to the next candidate (and the CRD refuses to change a claimRef once set, a second fence).
+ *
+ * No warm candidate: PoolPreferred creates its own Sandbox at once (named like the claim, so retries and a
+ * restarted controller converge on the same object); PoolRequired waits with reason PoolExhausted and is
+ * woken when a pool member becomes available.
+ */
+import { LABELS, MANAGED_BY, RESERVED_PREFIX } from "../../api/reserved-keys";
+import { SANDBOX, type Sandbox, sandboxKind } from "../../api/sandbox";
+import { SANDBOX_CLAIM, type SandboxClaim, sandboxClaimKind } from "../../api/sandbox-claim";
+import { SANDBOX_POOL, sandboxPoolKind } from "../../api/sandbox-pool";
+import type { SandboxTemplate } from "../../api/sandbox-template";
+import { isAlreadyExists, isConflict, isNotFound } from "../../kube/kube-error";
+import { computeClaimStatus, type Unbound } from "../render/claim-status";
+import { rfc3339 } from "../render/conditions";
+import {
+  type ControllerContext,
+  memoKey,
+  type ReconcileResult,
+  type Reconciler,
+  splitNamespaced,
+} from "./controller-context";
+import { INDEX } from "./object-cache";
+import { controllerOf, controllerRef } from "./owner-refs";
+import { parseCached, parsedOrUndefined } from "./parse-cached";
+import { cachedTemplateHash, resolvePoolTemplate } from "./pool-template";
+import { patchStatusIfChanged } from "./status-patch";
+
+type Source =
+  | {
+      readonly ok: true;
+      readonly index: string;
+      readonly template: SandboxTemplate;
+      readonly hash: string;
+      readonly runtime?: string;
+    }
+  | { readonly ok: false; readonly unbound: Unbound };
+
+export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler {
+  /** Sandboxes with an adoption in flight from this process: other workers skip them. */
+  const reserved = new Set<string>();
+  /** claim uid → the sandbox it bound, until the claim's status (or the cache) says so. */
+  const boundNames = new Map<string, string>();
+  const sandboxKey = (ns: string, name: string) => memoKey(SANDBOX.kind, ns, name);
+  const latestSandbox = (ns: string, name: string) =>
+    ctx.memo.latest(sandboxKey(ns, name), ctx.caches.sandboxes.get(ns, name));
+
+  /** Every live sandbox whose claimRef names this claim (normally one). */
+  function heldBy(claim: SandboxClaim): Sandbox[] {
+    const ns = claim.metadata.namespace ?? "";
+    const uid = claim.metadata.uid ?? "";
+    const names = new Set(
+      ctx.caches.sandboxes.byIndex(INDEX.claimUid, uid).map((s) => s.metadata.name ?? ""),
+    );
+    if (claim.status?.sandboxName) names.add(claim.status.sandboxName);
+    const remembered = boundNames.get(uid);
+    if (remembered) names.add(remembered);
+    const out: Sandbox[] = [];
+    for (const name of names) {
+      const sbx = parsedOrUndefined(sandboxKind, latestSandbox(ns, name));
+      if (sbx && sbx.spec.claimRef?.uid === uid && !sbx.metadata.deletionTimestamp) out.push(sbx);
+    }
+    return out;
+  }
+
+  function source(claim: SandboxClaim): Source {
+    const ns = claim.metadata.namespace ?? "";
+    if (claim.spec.sandboxTemplate) {
+      const hash = cachedTemplateHash(claim.spec.sandboxTemplate);
+      return { ok: true, index: `hash:${ns}/${hash}`, template: claim.spec.sandboxTemplate, hash };
+    }
+    const poolName = claim.spec.poolRef?.name ?? "";
+    const pool = parsedOrUndefined(sandboxPoolKind, ctx.caches.pools.get(ns, poolName));
+    if (!pool || pool.metadata.deletionTimestamp)
+      return {
+        ok: false,
+        unbound: { reason: "PoolNotFound", message: `SandboxPool ${poolName} does not exist` },
+      };
+    const resolved = resolvePoolTemplate(pool, ctx.caches);
+    if (!resolved.ok) return { ok: false, unbound: { reason: resolved.reason, message: resolved.message } };
+    return {
+      ok: true,
+      index: `pool:${pool.metadata.uid}`,
+      template: resolved.template,
+      hash: resolved.hash,
+      ...(resolved.runtime ? { runtime: resolved.runtime } : {}),
+    };
+  }
+
+  /** Ready, unclaimed, not going away, still controlled by a live pool; current template first. */
+  function candidates(ns: string, src: Extract<Source, { ok: true }>): Sandbox[] {
+    const out: Sandbox[] = [];
+    for (const cached of ctx.caches.sandboxes.byIndex(INDEX.available, src.index)) {
+      const name = cached.metadata.name ?? "";
+      if (reserved.has(`${ns}/${name}`)) continue;
+      const raw = latestSandbox(ns, name);
+      if (!raw || raw.spec?.claimRef || raw.metadata.deletionTimestamp || raw.status?.phase !== "Ready")
+        continue;
+      const owner = controllerOf(raw);
+      if (owner?.kind !== SANDBOX_POOL.kind) continue;
+      const pool = ctx.caches.pools.get(ns, owner.name);
+      if (!pool || pool.metadata.uid !== owner.uid || pool.metadata.deletionTimestamp) continue;
+      out.push(raw);
+    }
+    return out.sort(
+      (a, b) => Number(b.spec.templateHash === src.hash) - Number(a.spec.templateHash === src.hash),
+    );
+  }
+
+  /** The one conditional write. Returns the adopted sandbox, or undefined if another writer got there first. */
+  async function adopt(claim: SandboxClaim, raw: Sandbox, signal: AbortSignal): Promise<Sandbox | undefined> {
+    const ns = claim.metadata.namespace ?? "";
+    const name = raw.metadata.name ?? "";
+    const next: Sandbox = {
+      ...raw,
+      metadata: {
+        ...raw.metadata,
+        labels: { ...raw.metadata.labels, ...provenance(claim), [LABELS.claim]: claim.metadata.name ?? "" },
+        ownerReferences: [controllerRef(SANDBOX_CLAIM.kind, claim)],
+      },
+      spec: { ...raw.spec, claimRef: { name: claim.metadata.name ?? "", uid: claim.metadata.uid ?? "" } },
+    };
+    reserved.add(`${ns}/${name}`);
+    try {
+      const adopted = await ctx.api.sandboxes.update(next, { signal });
+      ctx.memo.remember(sandboxKey(ns, name), raw, adopted);
+      return adopted;
+    } catch (err) {
+      if (isConflict(err) || isNotFound(err)) return undefined;
+      throw err;
+    } finally {
+      reserved.delete(`${ns}/${name}`);
+    }
+  }
+
+  async function createCold(
+    claim: SandboxClaim,
+    src: Extract<Source, { ok: true }>,
+    signal: AbortSignal,
+  ): Promise<Sandbox | Unbound> {
+    const ns = claim.metadata.namespace ?? "";
+    const name = claim.metadata.name ?? "";
+    const sbx: Sandbox = {
+      apiVersion: SANDBOX.apiVersion,
+      kind: SANDBOX.kind,
+      metadata: {
+        name,
+        namespace: ns,
+        labels: {
+          ...provenance(claim),
+          [LABELS.managedBy]: MANAGED_BY,
+          [LABELS.claim]: name,
+          [LABELS.templateHash]: src.hash,
+          ...(src.runtime ? { [LABELS.runtime]: src.runtime } : {}),
+        },
+        ownerReferences: [controllerRef(SANDBOX_CLAIM.kind, claim)],
+      },
+      spec: {
+        sandboxTemplate: src.template,
+        templateHash: src.hash,
+        claimRef: { name, uid: claim.metadata.uid ?? "" },
+      },
+    };
+    try {
+      const created = await ctx.api.sandboxes.create(sbx, { signal });
+      ctx.memo.remember(sandboxKey(ns, name), undefined, created);
+      return created;
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      const existing = await ctx.api.sandboxes.get(name, { namespace: ns, signal });
+      if (existing.spec?.claimRef?.uid === claim.metadata.uid) return existing;
+      return {
+        reason: "NameConflict",
+        message: `a Sandbox named ${name} belongs to something else`,
+        failed: true,
+      };
+    }
+  }
+
+  async function bind(claim: SandboxClaim, signal: AbortSignal): Promise<Sandbox | Unbound> {
+    const src = source(claim);
+    if (!src.ok) return src.unbound;
+    for (const candidate of candidates(claim.metadata.namespace ?? "", src)) {
+      const adopted = await adopt(claim, candidate, signal);
+      if (adopted) return adopted;
+    }
+    if (claim.spec.mode === "PoolRequired")
+      return { reason: "PoolExhausted", message: "waiting for a warm sandbox from the pool" };
+    return createCold(claim, src, signal);
+  }
+
+  async function reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
+    const { namespace, name } = splitNamespaced(key);
+    const raw = ctx.memo.latest(
+      memoKey(SANDBOX_CLAIM.kind, namespace, name),
+      ctx.caches.claims.get(namespace, name),
+    );
+    if (!raw || raw.metadata.deletionTimestamp) return forgetClaim(raw);
+    const parsed = parseCached(sandboxClaimKind, raw);
+    if (!parsed.success) return undefined;
+    const claim = parsed.value;
+    const uid = claim.metadata.uid ?? "";
+    const held = heldBy(claim);
+    // More than one (a cold create raced an adoption before a restart): keep one, release the rest.
+    const [keep, ...extra] = rank(held, claim.status?.sandboxName);
+    await deleteExtra(extra, signal);
+    let bound: Sandbox | undefined = keep;
+    let unbound: Unbound = { reason: "Binding", message: "looking for a sandbox" };
+    if (!bound && claim.status?.sandboxName) {
+      unbound = {
+        reason: "SandboxDeleted",
+        message: `sandbox ${claim.status.sandboxName} was deleted`,
+        failed: true,
+      };
+    } else if (!bound) {
+      const result = await bind(claim, signal);
+      if ("reason" in result) unbound = result;
+      else {
+        bound = parsedOrUndefined(sandboxKind, result);
+        boundNames.set(uid, result.metadata.name ?? "");
+        const how = result.metadata.labels?.[LABELS.pool] ? `took warm sandbox` : "created sandbox";
+        ctx.events.record(claim, "Normal", "Bound", `${how} ${result.metadata.name}`);
+      }
+    }
+    const status = computeClaimStatus(claim, bound, unbound, rfc3339(ctx.clock.now()));
+    const wasExhausted =
+      claim.status?.conditions?.find((c) => c.type === "Bound")?.reason === "PoolExhausted";
+    const updated = await patchStatusIfChanged(ctx.api.claims, raw, status, { signal });
+    if (updated) {
+      ctx.memo.remember(memoKey(SANDBOX_CLAIM.kind, namespace, name), raw, updated);
+      if (!wasExhausted && unbound.reason === "PoolExhausted" && !bound)
+        ctx.events.record(claim, "Normal", "PoolExhausted", unbound.message);
+    }
+    if (bound && status.sandboxName) boundNames.delete(uid);
+    return undefined;
+  }
+
+  function forgetClaim(raw: SandboxClaim | undefined): ReconcileResult {
+    if (raw?.metadata.uid) boundNames.delete(raw.metadata.uid);
+    return undefined;
+  }
+
+  async function deleteExtra(extra: readonly Sandbox[], signal: AbortSignal): Promise<void> {
+    for (const sbx of extra) {
+      const { namespace = "", name = "", uid } = sbx.metadata;
+      ctx.log.warn("releasing a second sandbox held by one claim", { namespace, sandbox: name });
+      try {
+        await ctx.api.sandboxes.delete(name, {
+          namespace,
+          propagationPolicy: "Background",
+          preconditions: uid ? { uid } : {},
+          signal,
+        });
+        ctx.memo.remember(sandboxKey(namespace, name), sbx, undefined);
+      } catch (err) {
+        if (!isNotFound(err) && !isConflict(err)) throw err;
+      }
+    }
+  }
+
+  return { reconcile };
+}
+
+/** The one to keep: the one the status names, else a Ready one, else the oldest. */
+function rank(held: readonly Sandbox[], statusName: string | undefined): Sandbox[] {
+  const score = (s: Sandbox) =>
+    (s.metadata.name === statusName ? 2 : 0) + (s.status?.phase === "Ready" ? 1 : 0);
+  return [...held].sort(
+    (a, b) =>
+      score(b) - score(a) ||
+      (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""),
+  );
+}
+
+/** Session and runtime labels travel from the claim to its sandbox, so `kubectl get sbx -l …` finds it. */
+function provenance(claim: SandboxClaim): Record<string, string> {
+  const keys = [LABELS.session, LABELS.sessionKind, LABELS.runtime];
+  return Object.fromEntries(
+    Object.entries(claim.metadata.labels ?? {}).filter(
+      ([k]) => keys.includes(k as never) && k.startsWith(RESERVED_PREFIX),
+    ),
+  );
+}

@@ -1,0 +1,142 @@
+/**
+ * Sandbox → exactly one Pod, named like the Sandbox and controlled by it.
+ *
+ * - No pod: create it (a deterministic name makes a retried or duplicated create harmless: AlreadyExists).
+ * - Pod deleted out from under an unclaimed (warm) sandbox, or before it ever ran: recreated.
+ * - Pod deleted out from under a claimed sandbox whose pod had run: the session's in-memory state (korokd
+ *   contexts, an agent's conversation) died with it, so a silent replacement would lie. The Sandbox becomes
+ *   `Failed` (reason PodDeleted) and the session reports it; the client starts a new session.
+ * - Status mirrors the pod: Ready ⇔ the pod's Ready condition; an unrunnable image or ended process ⇒ Failed.
+ */
+import { SANDBOX, type Sandbox, sandboxKind } from "../../api/sandbox";
+import { isAlreadyExists } from "../../kube/kube-error";
+import { rfc3339 } from "../render/conditions";
+import { type Pod, renderSandboxPod } from "../render/render-pod";
+import { computeSandboxStatus, type PodVerdict, type SandboxStatus } from "../render/sandbox-status";
+import {
+  type ControllerContext,
+  memoKey,
+  type ReconcileResult,
+  type Reconciler,
+  splitNamespaced,
+} from "./controller-context";
+import { isControlledBy } from "./owner-refs";
+import { issuesText, parseCached } from "./parse-cached";
+import { patchStatusIfChanged } from "./status-patch";
+
+/** A pod of the same name still owned by a deleted Sandbox: the garbage collector will remove it soon. */
+const FOREIGN_POD_RETRY_MS = 1_000;
+
+export function createSandboxReconciler(ctx: ControllerContext): Reconciler {
+  const sandboxKey = (ns: string, name: string) => memoKey(SANDBOX.kind, ns, name);
+  const podKey = (ns: string, name: string) => memoKey("Pod", ns, name);
+
+  async function ensurePod(sandbox: Sandbox, signal: AbortSignal): Promise<Pod | undefined> {
+    const { namespace = "", name = "" } = sandbox.metadata;
+    const key = `${namespace}/${name}`;
+    const pending = ctx.expectations.pendingCreates(
+      key,
+      (n) => ctx.caches.pods.get(namespace, n) !== undefined,
+    );
+    if (pending.includes(name)) return ctx.memo.latest(podKey(namespace, name), undefined);
+    const pod = renderSandboxPod(sandbox, { jwksConfigMap: ctx.settings.jwksConfigMap });
+    ctx.expectations.expectCreate(key, name);
+    try {
+      const created = await ctx.api.pods.create(pod, { namespace, signal });
+      ctx.memo.remember(podKey(namespace, name), undefined, created);
+      return created;
+    } catch (err) {
+      ctx.expectations.cancelCreate(key, name);
+      if (isAlreadyExists(err)) return undefined; // the cache is behind; its event brings us back
+      throw err;
+    }
+  }
+
+  async function reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
+    const { namespace, name } = splitNamespaced(key);
+    const raw = ctx.memo.latest(sandboxKey(namespace, name), ctx.caches.sandboxes.get(namespace, name));
+    // Gone or going: the pod follows through its owner reference.
+    if (!raw || raw.metadata?.deletionTimestamp) return undefined;
+    const parsed = parseCached(sandboxKind, raw);
+    if (!parsed.success) {
+      await writeStatus(raw, failedStatus(raw, "InvalidSpec", issuesText(parsed)), signal);
+      return undefined;
+    }
+    const sandbox = parsed.value;
+    let pod = ctx.memo.latest(podKey(namespace, name), ctx.caches.pods.get(namespace, name));
+    if (pod && !isControlledBy(pod, sandbox)) {
+      await writeStatus(
+        sandbox,
+        pendingStatus(sandbox, "PodNameTaken", "waiting for an old pod of the same name to go"),
+        signal,
+      );
+      return { requeueAfterMs: FOREIGN_POD_RETRY_MS };
+    }
+    let verdict: PodVerdict | undefined;
+    if (!pod && sandbox.status?.phase !== "Failed") {
+      if (sandbox.spec.claimRef && sandbox.status?.podIP) {
+        verdict = {
+          phase: "Failed",
+          reason: "PodDeleted",
+          message: `pod ${name} was deleted while the sandbox was in use`,
+        };
+      } else {
+        if (sandbox.status?.podIP)
+          ctx.events.record(sandbox, "Normal", "PodRecreated", `pod ${name} was deleted; recreating it`);
+        pod = await ensurePod(sandbox, signal);
+      }
+    }
+    const status = computeSandboxStatus({
+      sandbox,
+      pod,
+      now: rfc3339(ctx.clock.now()),
+      ...(verdict ? { verdict } : {}),
+    });
+    const before = sandbox.status?.phase;
+    if (await writeStatus(raw, status, signal)) {
+      if (status.phase === "Failed" && before !== "Failed") {
+        const ready = status.conditions?.find((c) => c.type === "Ready");
+        ctx.events.record(sandbox, "Warning", ready?.reason ?? "Failed", ready?.message ?? "sandbox failed");
+      }
+    }
+    return undefined;
+  }
+
+  /** True when a write happened. */
+  async function writeStatus(obj: Sandbox, status: SandboxStatus, signal: AbortSignal): Promise<boolean> {
+    const updated = await patchStatusIfChanged(ctx.api.sandboxes, obj, status, { signal });
+    if (!updated) return false;
+    const { namespace = "", name = "" } = obj.metadata;
+    ctx.memo.remember(sandboxKey(namespace, name), obj, updated);
+    return true;
+  }
+
+  function pendingStatus(sandbox: Sandbox, reason: string, message: string): SandboxStatus {
+    return computeSandboxStatus({
+      sandbox,
+      pod: undefined,
+      verdict: { phase: "Pending", reason, message },
+      now: rfc3339(ctx.clock.now()),
+    });
+  }
+
+  function failedStatus(raw: Sandbox, reason: string, message: string): SandboxStatus {
+    const now = rfc3339(ctx.clock.now());
+    const old = raw.status?.conditions?.find((c) => c.type === "Ready");
+    return {
+      phase: "Failed",
+      conditions: [
+        {
+          type: "Ready",
+          status: "False",
+          lastTransitionTime: old?.status === "False" ? old.lastTransitionTime : now,
+          reason,
+          message: message.slice(0, 32_768),
+        },
+      ],
+      ...(raw.metadata.generation === undefined ? {} : { observedGeneration: raw.metadata.generation }),
+    };
+  }
+
+  return { reconcile };
+}

@@ -1,0 +1,208 @@
+/**
+ * What CodeInterpreter and AgentSession share: provision one sandbox for the session and mirror it.
+ *
+ * The session owns exactly one child named like itself: a SandboxClaim in pool modes, a Sandbox in Direct
+ * mode. Deterministic names make provisioning idempotent across retries, restarts and leader changes, and
+ * owner references make deleting the session cascade to claim → sandbox → pod. Once the child exists the
+ * session follows it, whatever happens to the runtime or defaults it was resolved from.
+ */
+import type { KindNames } from "../../api/group";
+import type { ProvisioningMode } from "../../api/provisioning";
+import { LABELS, MANAGED_BY } from "../../api/reserved-keys";
+import { SANDBOX, type Sandbox, sandboxKind } from "../../api/sandbox";
+import { SANDBOX_CLAIM, type SandboxClaim, sandboxClaimKind } from "../../api/sandbox-claim";
+import type { SandboxTemplate } from "../../api/sandbox-template";
+import type { SessionStatus } from "../../api/session";
+import { isAlreadyExists } from "../../kube/kube-error";
+import type { ResourceClient } from "../../kube/resource-client";
+import { computeSessionStatus } from "../render/session-status";
+import type { ControllerContext, ReconcileResult } from "./controller-context";
+import { memoKey } from "./controller-context";
+import { controllerRef, isControlledBy } from "./owner-refs";
+import { parsedOrUndefined } from "./parse-cached";
+import { cachedTemplateHash } from "./pool-template";
+import { patchStatusIfChanged } from "./status-patch";
+
+export interface SessionObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: {
+    readonly name?: string | undefined;
+    readonly namespace?: string | undefined;
+    readonly uid?: string | undefined;
+    readonly generation?: number | undefined;
+    readonly creationTimestamp?: string | undefined;
+    readonly deletionTimestamp?: string | undefined;
+    readonly resourceVersion?: string | undefined;
+  };
+  readonly status?: SessionStatus | undefined;
+}
+
+/** How to provision a session, resolved from its spec, its runtime and agentcore's defaults. */
+export interface SessionPlan {
+  readonly template: SandboxTemplate;
+  readonly mode: ProvisioningMode;
+  /** Claim from this pool; otherwise claim by template (any pool of exactly this template). */
+  readonly poolName?: string;
+  readonly runtime?: string;
+}
+
+export interface SessionResolution {
+  /** The session's lifetime; `expiresAt` = creation + this. */
+  readonly maxSessionDurationMs: number;
+  /** How to provision, or why that is not possible yet (then `blocked` says why). */
+  readonly plan?: SessionPlan;
+  readonly blocked?: { readonly reason: string; readonly message: string };
+}
+
+export interface SessionKindInfo<T extends SessionObject> {
+  readonly names: KindNames;
+  readonly api: ResourceClient<T>;
+}
+
+/** The session status field only the activity tracker writes. */
+const FOREIGN_STATUS = ["lastActivityTime"] as const;
+
+export function createSessionProvisioner<T extends SessionObject>(
+  ctx: ControllerContext,
+  kind: SessionKindInfo<T>,
+) {
+  const latest = <O extends object>(k: string, ns: string, name: string, cached: O | undefined) =>
+    ctx.memo.latest(memoKey(k, ns, name), cached);
+
+  function labels(session: T, plan: SessionPlan): Record<string, string> {
+    return {
+      [LABELS.managedBy]: MANAGED_BY,
+      [LABELS.session]: session.metadata.name ?? "",
+      [LABELS.sessionKind]: kind.names.kind,
+      ...(plan.runtime ? { [LABELS.runtime]: plan.runtime } : {}),
+    };
+  }
+
+  async function createChild(session: T, plan: SessionPlan, signal: AbortSignal): Promise<void> {
+    const ns = session.metadata.namespace ?? "";
+    const name = session.metadata.name ?? "";
+    const meta = {
+      name,
+      namespace: ns,
+      labels: labels(session, plan),
+      ownerReferences: [controllerRef(kind.names.kind, session)],
+    };
+    try {
+      if (plan.mode === "Direct") {
+        const hash = cachedTemplateHash(plan.template);
+        const sbx: Sandbox = {
+          apiVersion: SANDBOX.apiVersion,
+          kind: SANDBOX.kind,
+          metadata: { ...meta, labels: { ...meta.labels, [LABELS.templateHash]: hash } },
+          spec: { sandboxTemplate: plan.template, templateHash: hash },
+        };
+        ctx.memo.remember(
+          memoKey(SANDBOX.kind, ns, name),
+          undefined,
+          await ctx.api.sandboxes.create(sbx, { signal }),
+        );
+      } else {
+        const claim: SandboxClaim = {
+          apiVersion: SANDBOX_CLAIM.apiVersion,
+          kind: SANDBOX_CLAIM.kind,
+          metadata: meta,
+          spec: {
+            ...(plan.poolName ? { poolRef: { name: plan.poolName } } : { sandboxTemplate: plan.template }),
+            mode: plan.mode,
+          },
+        };
+        ctx.memo.remember(
+          memoKey(SANDBOX_CLAIM.kind, ns, name),
+          undefined,
+          await ctx.api.claims.create(claim, { signal }),
+        );
+      }
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err; // the cache is behind; its event brings us back
+    }
+  }
+
+  interface Children {
+    readonly claim?: SandboxClaim;
+    readonly sandbox?: Sandbox;
+    readonly conflict?: string;
+  }
+
+  /** The session's claim or sandbox (whichever it has), and the sandbox a claim holds. */
+  function children(session: T): Children {
+    const ns = session.metadata.namespace ?? "";
+    const name = session.metadata.name ?? "";
+    const claimRaw = latest(SANDBOX_CLAIM.kind, ns, name, ctx.caches.claims.get(ns, name));
+    const directRaw = latest(SANDBOX.kind, ns, name, ctx.caches.sandboxes.get(ns, name));
+    const claim = parsedOrUndefined(sandboxClaimKind, claimRaw);
+    if (claim && isControlledBy(claim, session)) {
+      const held = claim.status?.sandboxName;
+      const sandbox = held
+        ? parsedOrUndefined(sandboxKind, latest(SANDBOX.kind, ns, held, ctx.caches.sandboxes.get(ns, held)))
+        : undefined;
+      return { claim, ...(sandbox && sandbox.spec.claimRef?.uid === claim.metadata.uid ? { sandbox } : {}) };
+    }
+    const direct = parsedOrUndefined(sandboxKind, directRaw);
+    if (direct && isControlledBy(direct, session)) return { sandbox: direct };
+    if (claim) return { conflict: `a SandboxClaim named ${name} belongs to something else` };
+    if (direct) return { conflict: `a Sandbox named ${name} belongs to something else` };
+    return {};
+  }
+
+  /**
+   * Converges one session. `raw` is the object as cached (the status patch compares against it), `session`
+   * its parsed form, `resolution` how it would be provisioned now.
+   */
+  async function reconcile(
+    raw: T,
+    session: T,
+    resolution: SessionResolution,
+    signal: AbortSignal,
+  ): Promise<ReconcileResult> {
+    const deleting = session.metadata.deletionTimestamp !== undefined;
+    let found = children(session);
+    let blocked: { reason: string; message: string; failed?: boolean } | undefined;
+    if (found.conflict) blocked = { reason: "NameConflict", message: found.conflict, failed: true };
+    else if (!deleting && !found.claim && !found.sandbox) {
+      if (!resolution.plan) blocked = resolution.blocked ?? { reason: "Provisioning", message: "" };
+      else {
+        await createChild(session, resolution.plan, signal);
+        found = children(session);
+      }
+    }
+    const status = computeSessionStatus({
+      status: session.status,
+      generation: session.metadata.generation,
+      creationMs: Date.parse(session.metadata.creationTimestamp ?? "") || ctx.clock.now(),
+      maxSessionDurationMs: resolution.maxSessionDurationMs,
+      deleting,
+      ...(blocked ? { blocked } : {}),
+      ...(found.claim ? { claim: found.claim } : {}),
+      ...(found.sandbox ? { sandbox: found.sandbox } : {}),
+      nowMs: ctx.clock.now(),
+    });
+    const before = session.status?.phase;
+    const updated = await patchStatusIfChanged(kind.api, raw, status, { foreign: FOREIGN_STATUS, signal });
+    if (updated) {
+      ctx.memo.remember(
+        memoKey(kind.names.kind, session.metadata.namespace ?? "", session.metadata.name ?? ""),
+        raw,
+        updated,
+      );
+      announce(session, before, status);
+    }
+    return undefined;
+  }
+
+  function announce(session: T, before: string | undefined, status: SessionStatus): void {
+    if (status.phase === before) return;
+    const ready = status.conditions?.find((c) => c.type === "Ready");
+    if (status.phase === "Ready")
+      ctx.events.record(session, "Normal", "Ready", `sandbox pod ${status.podName} is ready`);
+    if (status.phase === "Failed")
+      ctx.events.record(session, "Warning", ready?.reason ?? "Failed", ready?.message ?? "");
+  }
+
+  return { reconcile };
+}
