@@ -1,5 +1,6 @@
 /** Helpers for the integration tests of `src/api` (real kubectl against the real local apiserver). */
 import { join } from "node:path";
+import type { ClusterInfo } from "../../../e2e/cluster/cluster-state";
 import { crdName } from "../crd/build-crd";
 import { CRD_FILE_PREFIX } from "../crd/render-crds";
 import { ALL_KINDS } from "../kinds";
@@ -15,6 +16,26 @@ export type Kubectl = (
   args: readonly string[],
   opts?: { stdin?: string; as?: string },
 ) => Promise<KubectlResult>;
+
+/** Real kubectl (the cluster's own 1.34 build) against `cluster` as its admin, or `--as` someone else. */
+export function kubectlFor(cluster: ClusterInfo): Kubectl {
+  return async (args, opts = {}) => {
+    const argv = [join(cluster.binDir, "kubectl"), `--kubeconfig=${cluster.kubeconfig}`];
+    if (opts.as) argv.push(`--as=${opts.as}`);
+    const proc = Bun.spawn([...argv, ...args], {
+      stdin: opts.stdin === undefined ? "ignore" : new TextEncoder().encode(opts.stdin),
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 60_000,
+    });
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    return { code, stdout, stderr };
+  };
+}
 
 /** Applies the generated CRDs and waits until the apiserver serves them. Idempotent. */
 export async function installCrds(kubectl: Kubectl): Promise<void> {
