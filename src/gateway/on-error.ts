@@ -5,9 +5,10 @@
  * answered as a bare 500 without internals.
  */
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import type { Logger } from "../log/logger";
+import { describeError } from "./describe-error";
 import type { GatewayEnv } from "./gateway-env";
 import { GatewayError } from "./gateway-error";
-import { describeError, type Logger } from "./logger";
 
 export function errorResponse(err: GatewayError, requestId: string): Response {
   const headers = new Headers({ "content-type": "application/json" });
@@ -16,6 +17,22 @@ export function errorResponse(err: GatewayError, requestId: string): Response {
   headers.set("x-request-id", requestId);
   const body = { error: { code: err.code, message: err.message, request_id: requestId } };
   return new Response(JSON.stringify(body), { status: err.status, headers });
+}
+
+/**
+ * A sandbox's own error answer (e.g. korokd's `{error: {code, message}}`) relayed in the gateway's shape,
+ * keeping its status and code and adding the request id.
+ */
+export function relayedErrorResponse(
+  relayed: { status: number; code: string; message: string; retryAfter: string | null },
+  requestId: string,
+  sessionId: string,
+): Response {
+  const headers = new Headers({ "content-type": "application/json", "x-request-id": requestId });
+  headers.set("x-agentland-session", sessionId);
+  if (relayed.retryAfter !== null) headers.set("retry-after", relayed.retryAfter);
+  const body = { error: { code: relayed.code, message: relayed.message, request_id: requestId } };
+  return new Response(JSON.stringify(body), { status: relayed.status, headers });
 }
 
 export function onError(log: Logger): ErrorHandler<GatewayEnv> {

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { describeError, type Logger } from "../logger";
+import type { Logger } from "../../log/logger";
+import { describeError } from "../describe-error";
 import { type ApiKeyEntry, hashApiKey, parseApiKeyFile } from "./api-key-file";
 
 export interface ApiKeyStore {
@@ -22,18 +23,33 @@ export interface ApiKeyStoreOptions {
   readonly log: Logger;
 }
 
-/** Reads the file once synchronously (a missing or broken file fails start-up), then polls it. */
+/**
+ * Reads the file once synchronously, then polls it. A broken file fails start-up (a config error); a
+ * missing one does not (the Secret mount is optional, so the gateway can start before an operator makes
+ * the first key): until it appears every request is refused.
+ */
 export function createApiKeyStore(opts: ApiKeyStoreOptions): ApiKeyStore {
-  let lastText = readFileSync(opts.path, "utf8");
-  let keys = parseApiKeyFile(lastText);
-  opts.log.info("api keys loaded", { path: opts.path, count: keys.size });
+  let lastText: string | undefined;
+  let keys = new Map<string, ApiKeyEntry>();
+  try {
+    lastText = readFileSync(opts.path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    opts.log.warn("api keys file missing: every request is refused until it exists", { path: opts.path });
+  }
+  if (lastText !== undefined) {
+    keys = parseApiKeyFile(lastText);
+    opts.log.info("api keys loaded", { path: opts.path, count: keys.size });
+  }
 
   async function refresh(): Promise<void> {
     let text: string;
     try {
       text = await readFile(opts.path, "utf8");
     } catch (err) {
-      opts.log.warn("api keys file unreadable, keeping previous keys", { error: describeError(err) });
+      if (lastText !== undefined) {
+        opts.log.warn("api keys file unreadable, keeping previous keys", { error: describeError(err) });
+      }
       return;
     }
     if (text === lastText) return;

@@ -8,7 +8,8 @@ import type { KubeClient } from "../../kube/kube-client";
 import { isAlreadyExists, isConflict, isNotFound } from "../../kube/kube-error";
 import type { Wire } from "../../kube/kube-object";
 import { CONFIG_MAPS } from "../../kube/resources";
-import { describeError, type Logger } from "../logger";
+import type { Logger } from "../../log/logger";
+import { describeError } from "../describe-error";
 
 export const JWKS_KEY = "jwks.json";
 

@@ -5,7 +5,7 @@ import { type Clock, systemClock } from "../../kube/clock";
 import { createKubeClient } from "../../kube/kube-client";
 import { loadKubeconfigFile } from "../../kube/kube-config";
 import { CONFIG_MAPS, SECRETS } from "../../kube/resources";
-import { silentLogger } from "../logger";
+import { silentLogger } from "../../log/logger";
 import type { KeyPolicy } from "./key-schedule";
 import { decodeKeySet, ROTATE_ANNOTATION } from "./signing-key-secret";
 import { createSigningKeyStore, type SigningKeyStore } from "./signing-key-store";

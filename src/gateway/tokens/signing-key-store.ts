@@ -12,7 +12,8 @@ import type { Clock } from "../../kube/clock";
 import type { KubeClient } from "../../kube/kube-client";
 import { isAlreadyExists, isConflict, isNotFound } from "../../kube/kube-error";
 import { SECRETS } from "../../kube/resources";
-import { describeError, type Logger } from "../logger";
+import type { Logger } from "../../log/logger";
+import { describeError } from "../describe-error";
 import { publishJwks } from "./jwks-publisher";
 import {
   type KeyPolicy,

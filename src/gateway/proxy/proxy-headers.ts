@@ -1,0 +1,94 @@
+/**
+ * Which headers cross the proxy. Hop-by-hop headers (RFC 9110 §7.6.1: Connection and every header it
+ * names, plus Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade) apply to one
+ * connection only and are dropped both ways. The client's credentials (Authorization, Cookie, x-api-key)
+ * and agentland's own routing headers never reach a sandbox; the gateway adds the sandbox token, the
+ * session id, `x-request-id` and `X-Forwarded-For/Proto/Host` instead. A sandbox cannot set cookies on the
+ * gateway's origin, since cookies are never sent back to it.
+ */
+
+const HOP_BY_HOP = [
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+];
+
+const NEVER_UPSTREAM = new Set([
+  ...HOP_BY_HOP,
+  "host",
+  "authorization",
+  "cookie",
+  "x-api-key",
+  "expect",
+  "x-agentland-session",
+  "x-agentland-runtime",
+  "x-agentland-runtime-namespace",
+  "x-request-id",
+  "x-forwarded-proto",
+  "x-forwarded-host",
+]);
+
+const NEVER_DOWNSTREAM = new Set([...HOP_BY_HOP, "set-cookie", "x-agentland-session", "x-request-id"]);
+
+export interface UpstreamContext {
+  readonly token: string;
+  readonly sessionId: string;
+  readonly requestId: string;
+  /** The client's address as the gateway saw it; appended to X-Forwarded-For. */
+  readonly clientIp: string | undefined;
+  readonly proto: "http" | "https";
+  readonly host: string | null;
+}
+
+/** The request headers a sandbox receives. */
+export function upstreamHeaders(incoming: Headers, ctx: UpstreamContext): Headers {
+  const named = connectionTokens(incoming);
+  const out = new Headers();
+  for (const [name, value] of incoming) {
+    if (NEVER_UPSTREAM.has(name) || named?.has(name)) continue;
+    out.append(name, value);
+  }
+  out.set("authorization", `Bearer ${ctx.token}`);
+  out.set("x-agentland-session", ctx.sessionId);
+  out.set("x-request-id", ctx.requestId);
+  if (ctx.clientIp !== undefined) {
+    const prior = incoming.get("x-forwarded-for");
+    out.set("x-forwarded-for", prior ? `${prior}, ${ctx.clientIp}` : ctx.clientIp);
+  }
+  out.set("x-forwarded-proto", ctx.proto);
+  if (ctx.host !== null) out.set("x-forwarded-host", ctx.host);
+  // Bun's fetch asks for compressed answers when the caller names no encoding; the proxy passes bodies
+  // through undecoded, so it must not ask for an encoding the client did not.
+  if (!out.has("accept-encoding")) out.set("accept-encoding", "identity");
+  return out;
+}
+
+/** The response headers the client receives. */
+export function downstreamHeaders(upstream: Headers, sessionId: string, requestId: string): Headers {
+  const named = connectionTokens(upstream);
+  const out = new Headers();
+  for (const [name, value] of upstream) {
+    if (NEVER_DOWNSTREAM.has(name) || named?.has(name)) continue;
+    out.append(name, value);
+  }
+  out.set("x-agentland-session", sessionId);
+  out.set("x-request-id", requestId);
+  return out;
+}
+
+/** Header names listed in `Connection` (RFC 9110 §7.6.1), lower-cased; undefined when there are none. */
+function connectionTokens(headers: Headers): Set<string> | undefined {
+  const value = headers.get("connection");
+  if (value === null) return undefined;
+  const names = value
+    .split(",")
+    .map((t) => t.trim().toLowerCase())
+    .filter((t) => t !== "" && t !== "close" && t !== "keep-alive");
+  return names.length === 0 ? undefined : new Set(names);
+}

@@ -1,0 +1,48 @@
+/**
+ * A short-lived cache of sessions this replica recently resolved, so a stream of requests in one session
+ * costs one AgentCore lookup per TTL instead of one per request. Keyed by principal and id: a hit can
+ * never hand one principal's session to another. Entries leave early when the session is deleted here,
+ * when AgentCore reports it unknown, or when its sandbox stops answering.
+ */
+import type { Session } from "../../gen/agentland/agentcore/v1/agentcore_pb";
+
+export interface SessionCache {
+  get(principal: string, id: string): Session | undefined;
+  put(principal: string, session: Session): void;
+  /** Drops every principal's entry for this id. */
+  forget(id: string): void;
+}
+
+export function createSessionCache(opts: {
+  ttlMs: number;
+  maxEntries: number;
+  now: () => number;
+}): SessionCache {
+  const entries = new Map<string, { session: Session; expiresAt: number }>();
+  const key = (principal: string, id: string) => `${principal}\u0000${id}`;
+  return {
+    get(principal, id) {
+      const k = key(principal, id);
+      const hit = entries.get(k);
+      if (hit === undefined) return undefined;
+      if (hit.expiresAt <= opts.now()) {
+        entries.delete(k);
+        return undefined;
+      }
+      return hit.session;
+    },
+    put(principal, session) {
+      const k = key(principal, session.id);
+      entries.delete(k);
+      if (entries.size >= opts.maxEntries) {
+        // Maps iterate in insertion order: the first key is the oldest entry.
+        const oldest = entries.keys().next().value;
+        if (oldest !== undefined) entries.delete(oldest);
+      }
+      entries.set(k, { session, expiresAt: opts.now() + opts.ttlMs });
+    },
+    forget(id) {
+      for (const k of entries.keys()) if (k.endsWith(`\u0000${id}`)) entries.delete(k);
+    },
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * Finds or creates the session a request runs in. Reuse goes through the cache and AgentCore; a session
+ * that is unknown, expired, of another kind or another principal's is `session_not_found` (never a silent
+ * new sandbox), one that is not Ready yet is a 503 with Retry-After. Creation enforces the per-principal
+ * limit of concurrent sessions, counting creations still under way on this replica.
+ */
+import type { Session, SessionKind } from "../../gen/agentland/agentcore/v1/agentcore_pb";
+import type { AgentcoreClient } from "../agentcore/agentcore-client";
+import { GatewayError } from "../gateway-error";
+import type { GatewayMetrics } from "../metrics/metrics";
+import type { SessionCache } from "./session-cache";
+
+export interface RuntimeRef {
+  readonly name: string;
+  readonly namespace: string;
+}
+
+export interface SessionService {
+  /** A Ready session of this principal and kind, or a GatewayError. */
+  resolve(principal: string, id: string, kind: SessionKind, signal: AbortSignal): Promise<Session>;
+  createCodeInterpreter(principal: string, signal: AbortSignal): Promise<Session>;
+  createAgentSession(principal: string, runtime: RuntimeRef, signal: AbortSignal): Promise<Session>;
+  list(principal: string, signal: AbortSignal): Promise<Session[]>;
+  get(principal: string, id: string, signal: AbortSignal): Promise<Session>;
+  delete(principal: string, id: string, signal: AbortSignal): Promise<void>;
+  /** The sandbox stopped answering: the next request looks the session up again. */
+  forget(id: string): void;
+}
+
+export interface SessionServiceOptions {
+  readonly agentcore: AgentcoreClient;
+  readonly cache: SessionCache;
+  readonly metrics: GatewayMetrics;
+  readonly codeInterpreterNamespace: string;
+  readonly maxSessionsPerPrincipal: number;
+}
+
+const NOT_FOUND = "no such session (unknown, expired, or not yours)";
+/** Session ids are Kubernetes object names; anything else cannot name a session (no lookup needed). */
+const SESSION_ID = /^[a-z0-9]([-a-z0-9]{0,251}[a-z0-9])?$/;
+
+export function createSessionService(opts: SessionServiceOptions): SessionService {
+  const { agentcore, cache } = opts;
+  const creating = new Map<string, number>();
+
+  async function withQuota(
+    principal: string,
+    signal: AbortSignal,
+    create: () => Promise<Session>,
+  ): Promise<Session> {
+    const pending = creating.get(principal) ?? 0;
+    creating.set(principal, pending + 1);
+    try {
+      const existing = (await agentcore.listSessions(principal, signal)).filter(
+        (s) => s.phase !== "Terminating",
+      );
+      if (existing.length + pending >= opts.maxSessionsPerPrincipal) {
+        throw new GatewayError(
+          "quota_exceeded",
+          `at most ${opts.maxSessionsPerPrincipal} concurrent sessions per principal; delete one first`,
+          { retryAfterSeconds: 5 },
+        );
+      }
+      const session = await create();
+      cache.put(principal, session);
+      return ready(session);
+    } finally {
+      const left = (creating.get(principal) ?? 1) - 1;
+      if (left === 0) creating.delete(principal);
+      else creating.set(principal, left);
+    }
+  }
+
+  async function get(principal: string, id: string, signal: AbortSignal): Promise<Session> {
+    if (!SESSION_ID.test(id)) throw new GatewayError("session_not_found", NOT_FOUND);
+    const session = await agentcore.getSession(principal, id, signal);
+    if (session === undefined || session.principal !== principal) {
+      cache.forget(id);
+      throw new GatewayError("session_not_found", NOT_FOUND);
+    }
+    return session;
+  }
+
+  return {
+    async resolve(principal, id, kind, signal) {
+      let session = cache.get(principal, id);
+      if (session === undefined) {
+        session = await get(principal, id, signal);
+        if (session.phase === "Ready") cache.put(principal, session);
+      }
+      if (session.kind !== kind || session.phase === "Terminating") {
+        throw new GatewayError("session_not_found", NOT_FOUND);
+      }
+      return ready(session);
+    },
+    createCodeInterpreter(principal, signal) {
+      return withQuota(principal, signal, async () => {
+        const session = await agentcore.createCodeInterpreter(
+          principal,
+          opts.codeInterpreterNamespace,
+          signal,
+        );
+        opts.metrics.sessionCreated("code-interpreter", session.warm);
+        return session;
+      });
+    },
+    createAgentSession(principal, runtime, signal) {
+      return withQuota(principal, signal, async () => {
+        const session = await agentcore.createAgentSession(principal, runtime, signal);
+        opts.metrics.sessionCreated("agent", session.warm);
+        return session;
+      });
+    },
+    list: (principal, signal) => agentcore.listSessions(principal, signal),
+    get,
+    async delete(principal, id, signal) {
+      const session = await get(principal, id, signal);
+      cache.forget(id);
+      if (!(await agentcore.deleteSession(principal, id, session.namespace, signal))) {
+        throw new GatewayError("session_not_found", NOT_FOUND);
+      }
+    },
+    forget: (id) => cache.forget(id),
+  };
+}
+
+/** A session the proxy may send to: Ready, with an address. */
+function ready(session: Session): Session {
+  if (session.phase === "Ready" && session.podIp !== "" && session.port > 0 && session.podIdentity !== "") {
+    return session;
+  }
+  if (session.phase === "Failed") {
+    throw new GatewayError(
+      "session_not_ready",
+      `the session's sandbox failed: ${session.message || "unknown reason"}`,
+      {
+        sessionId: session.id,
+        retryAfterSeconds: 5,
+      },
+    );
+  }
+  throw new GatewayError(
+    "session_not_ready",
+    `the session is not ready yet (${session.phase || "Pending"})`,
+    {
+      sessionId: session.id,
+      retryAfterSeconds: 1,
+    },
+  );
+}
