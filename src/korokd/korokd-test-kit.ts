@@ -142,6 +142,7 @@ export async function callKorokd(
 
 export interface SpawnedKorokd {
   readonly url: string;
+  /** Korokd's own pid (as the host sees it). */
   readonly pid: number;
   readonly proc: ReturnType<typeof Bun.spawn>;
   stop(): Promise<number>;
@@ -173,15 +174,29 @@ export async function spawnKorokd(
     stderr: "inherit",
   });
   const url = await readStartedUrl(proc.stdout);
+  // Behind a wrapper (unshare --fork) korokd is the wrapper's child; signal korokd itself, since
+  // unshare ignores SIGTERM while it waits.
+  const pid = argvPrefix.length === 0 ? proc.pid : childOf(proc.pid);
   return {
     url,
-    pid: proc.pid,
+    pid,
     proc,
     async stop() {
-      proc.kill("SIGTERM");
-      return await proc.exited;
+      process.kill(pid, "SIGTERM");
+      const forced = setTimeout(() => proc.kill("SIGKILL"), 15_000);
+      try {
+        return await proc.exited;
+      } finally {
+        clearTimeout(forced);
+      }
     },
   };
+}
+
+function childOf(parent: number): number {
+  const child = listProcesses().find((p) => p.ppid === parent);
+  if (child === undefined) throw new Error(`process ${parent} has no child`);
+  return child.pid;
 }
 
 async function readStartedUrl(stdout: ReadableStream<Uint8Array>): Promise<string> {

@@ -103,6 +103,18 @@ describe("stateful contexts", () => {
     await remove(id);
   });
 
+  test("interrupting an awaiting JavaScript cell keeps the context and its state", async () => {
+    const id = await createContext("typescript");
+    await exec(id, "typescript", "const kept: string = 'still here';");
+    const waiting = exec(id, "typescript", "await new Promise((r) => setTimeout(r, 60_000));");
+    await Bun.sleep(200);
+    const interrupted = await json(korokd.call(`/api/contexts/${id}/interrupt`, {}));
+    expect(interrupted.body).toEqual({ id, interrupted: true, restarted: false });
+    expect((await waiting).body["exit_code"]).toBe(130);
+    expect((await exec(id, "typescript", "console.log(kept)")).body["stdout"]).toBe("still here\n");
+    await remove(id);
+  });
+
   test("restart clears all state but keeps the id", async () => {
     const id = await createContext("python");
     await exec(id, "python", "secret = 42");
