@@ -53,6 +53,8 @@ export interface FaultProxy {
   stallWatches(): number;
   /** Answers the next matching request(s) with this status instead of forwarding. */
   fail(failure: Failure): void;
+  /** Forgets failures not yet used up. */
+  clearFaults(): void;
   /** Delays every forwarded request by `ms` (0 = off). */
   delay(ms: number): void;
   stop(): Promise<void>;
@@ -207,7 +209,8 @@ export function startFaultProxy(opts: FaultProxyOptions): FaultProxy {
     url: `http://${server.hostname}:${server.port}`,
     requests,
     openWatches: () => watches.size,
-    dropWatches: () => forEachWatch((w) => w.controller.error(new Error("fault-proxy: watch dropped"))),
+    // Erroring the body resets the connection (the client sees ECONNRESET); `undefined` keeps Bun from logging it.
+    dropWatches: () => forEachWatch((w) => w.controller.error(undefined)),
     endWatches: () => forEachWatch((w) => w.controller.close()),
     injectWatchError(code, reason) {
       const event = `${JSON.stringify({ type: "ERROR", object: JSON.parse(statusBody(code, reason, "fault-proxy: injected")) })}\n`;
@@ -222,6 +225,9 @@ export function startFaultProxy(opts: FaultProxyOptions): FaultProxy {
     },
     fail(failure) {
       failures.push({ failure, left: failure.count ?? 1 });
+    },
+    clearFaults() {
+      failures.length = 0;
     },
     delay(ms) {
       delayMs = ms;
