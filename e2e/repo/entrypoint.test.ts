@@ -1,6 +1,8 @@
 /** The single entrypoint, run as a real process: flags, exit codes, health and a clean SIGTERM drain. */
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { freePort } from "../cluster/processes";
+import { testCluster } from "../harness/test-cluster";
 
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 
@@ -42,21 +44,40 @@ describe("agentland entrypoint", () => {
     expect(r.stderr).toContain("--listen-port:");
   });
 
-  for (const mode of ["gateway", "agentcore"] as const) {
-    test(`${mode} serves /healthz on its address and exits 0 after a SIGTERM drain`, async () => {
-      const proc = Bun.spawn(["bun", MAIN, `--mode=${mode}`, "--listen-host=127.0.0.1", "--listen-port=0"], {
-        stdout: "pipe",
-        stderr: "inherit",
-      });
-      const reader = proc.stdout.getReader();
-      const first = new TextDecoder().decode((await reader.read()).value);
-      const started = JSON.parse(first.split("\n")[0] as string) as { url: string };
-      const health = await fetch(`${started.url}/healthz`);
-      expect(health.status).toBe(200);
-      expect(await health.json()).toMatchObject({ status: "ok", mode });
-      proc.kill("SIGTERM");
-      expect(await proc.exited).toBe(0);
-      reader.releaseLock();
+  test("agentcore serves /healthz on its HTTP/1.1 port and exits 0 after a SIGTERM drain", async () => {
+    const cluster = testCluster();
+    const httpPort = await freePort();
+    const proc = Bun.spawn(
+      [
+        "bun",
+        MAIN,
+        "--mode=agentcore",
+        "--listen-host=127.0.0.1",
+        "--listen-port=0",
+        `--http-port=${httpPort}`,
+        `--kubeconfig=${cluster.kubeconfig}`,
+        "--allowed-namespaces=default",
+        "--leader-election-namespace=default",
+        `--leader-election-lease=entrypoint-${process.pid}`,
+      ],
+      { stdout: "pipe", stderr: "inherit" },
+    );
+    const health = await eventually(async () => {
+      const res = await fetch(`http://127.0.0.1:${httpPort}/healthz`).catch(() => undefined);
+      return res?.status === 200 ? res : undefined;
     });
-  }
+    expect(await health.text()).toBe("ok");
+    proc.kill("SIGTERM");
+    expect(await proc.exited).toBe(0);
+  });
 });
+
+async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    await Bun.sleep(100);
+  }
+  throw new Error("timed out");
+}
