@@ -1,6 +1,7 @@
 import { afterAll, expect, test } from "bun:test";
 import { createInformer, labelIndexer, ownerUidIndexer } from "./informer";
 import { createKubeClient } from "./kube-client";
+import { isGone, type KubeError } from "./kube-error";
 import { CONFIG_MAPS } from "./resources";
 import { agrees, mirror } from "./testdata/informer-probe";
 import { eventually, kubeTestEnv, proxied } from "./testdata/kube-test-env";
@@ -20,17 +21,19 @@ const isList = (ns: string) => (r: { watch: boolean; method: string; path: strin
 /** An informer through the fault proxy, its handler mirror, and the handler errors it saw. */
 async function proxiedInformer(ns: string, extra: Parameters<typeof createInformer>[1] = {}) {
   const handlerErrors: unknown[] = [];
+  const errors: KubeError[] = [];
   const resource = createKubeClient(viaProxy, { qps: 0 }).resource(CONFIG_MAPS);
   const informer = createInformer(resource, {
     namespace: ns,
     ...watchOpts,
     onHandlerError: (e) => handlerErrors.push(e),
+    onError: (e) => errors.push(e),
     ...extra,
   });
   const m = mirror(informer);
   informer.start();
   await informer.waitForSync();
-  return { informer, m, handlerErrors };
+  return { informer, m, handlerErrors, errors };
 }
 
 /** Creates, updates and deletes ConfigMaps in `ns`; returns the names it deleted. */
@@ -92,7 +95,7 @@ test("a stream that ends cleanly is re-watched at once from the last resourceVer
 test("410 Gone on the watch request relists and delivers the adds, updates and deletes missed meanwhile", async () => {
   const ns = await env.cluster.createNamespace("inf-gone");
   await churn(ns, "before", 20);
-  const { informer, m, handlerErrors } = await proxiedInformer(ns);
+  const { informer, m, handlerErrors, errors } = await proxiedInformer(ns);
   const before = { ...m.counts };
   // Disconnect: every watch attempt fails for now, so changes pile up unseen.
   proxy.fail({ status: 500, count: 1_000_000, match: (r) => r.watch && r.path.includes(ns) });
@@ -106,6 +109,7 @@ test("410 Gone on the watch request relists and delivers the adds, updates and d
   proxy.fail({ status: 410, match: (r) => r.watch && r.path.includes(ns) });
   await eventually("informer agrees after relist", () => agrees(informer, m, direct, ns, fieldSelector));
   expect(proxy.requests.slice(mark).filter(isList(ns)).length).toBeGreaterThanOrEqual(1);
+  expect(errors.some(isGone)).toBe(true);
   expect(m.deleted.has(`${ns}/before-1`)).toBe(true);
   for (const key of deleted) expect(informer.get(key)).toBeUndefined();
   expect(m.counts.delete - before.delete).toBe(1);
@@ -116,11 +120,12 @@ test("410 Gone on the watch request relists and delivers the adds, updates and d
 
 test("an in-stream ERROR 410 relists too", async () => {
   const ns = await env.cluster.createNamespace("inf-gone-stream");
-  const { informer, m } = await proxiedInformer(ns);
+  const { informer, m, errors } = await proxiedInformer(ns);
   await eventually("watch open", () => proxy.openWatches() > 0);
   const mark = proxy.requests.length;
   expect(proxy.injectWatchError(410, "Expired")).toBeGreaterThan(0);
   await eventually("relisted", () => proxy.requests.slice(mark).some(isList(ns)));
+  expect(errors.some((e) => isGone(e) && e.reason === "Expired")).toBe(true);
   await direct.create({ metadata: { name: "after" } }, { namespace: ns });
   await eventually("informer agrees", () => agrees(informer, m, direct, ns, fieldSelector));
   await informer.stop();

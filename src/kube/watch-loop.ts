@@ -39,7 +39,7 @@ export interface WatchLoopOptions {
   readonly listTimeoutMs?: number;
   readonly clock?: Clock;
   readonly random?: () => number;
-  /** Failures worth logging; the loop itself always carries on. */
+  /** Failures worth logging (410 Gone included, just before the relist); the loop always carries on. */
   readonly onError?: (err: KubeError, phase: "list" | "watch") => void;
 }
 
@@ -77,6 +77,13 @@ export function createWatchLoop<T extends KubeObject>(
     await clock.sleep(backoff.next(), signal).catch(() => {});
   };
 
+  /** A 410 means our resourceVersion is too old: relist at once (no back-off), and say so. */
+  const gone = (err: unknown): boolean => {
+    if (!isGone(err)) return false;
+    if (!signal.aborted) opts.onError?.(err as KubeError, "watch");
+    return true;
+  };
+
   async function list(): Promise<boolean> {
     try {
       const result = await resource.listAll({
@@ -109,7 +116,7 @@ export function createWatchLoop<T extends KubeObject>(
           signal,
         });
       } catch (err) {
-        if (isGone(err)) return;
+        if (gone(err)) return;
         await failed(err, "watch");
         continue;
       }
@@ -121,7 +128,7 @@ export function createWatchLoop<T extends KubeObject>(
           resourceVersion = event.object.metadata?.resourceVersion || resourceVersion;
         }
       } catch (err) {
-        if (isGone(err)) return;
+        if (gone(err)) return;
         await failed(err, "watch");
       } finally {
         stream.close();
