@@ -1,0 +1,121 @@
+/**
+ * What the node agent asks of the apiserver, over the project's kube client and the node's own
+ * credential (system:node:<name>, so the Node authorizer and NodeRestriction limit it like a kubelet):
+ * pod status patches, the final delete, Secrets/ConfigMaps of its pods, and ServiceAccount tokens
+ * bound to its pods (TokenRequest).
+ */
+import type { KubeClient } from "../../src/kube/kube-client";
+import { isNotFound } from "../../src/kube/kube-error";
+import { CONFIG_MAPS, PODS, SECRETS } from "../../src/kube/resources";
+import type { ConfigMap, ObjectSource, Pod, PodStatus, Secret } from "./pod-types";
+import type { IssuedToken, TokenIssuer } from "./pod-volumes";
+
+const CALL_TIMEOUT_MS = 10_000;
+
+/**
+ * A strategic-merge patch of the status the agent owns: conditions merge by type (PodScheduled and
+ * readiness-gate conditions written by others stay; a condition's absent reason/message is sent as
+ * null so an old one is removed), container status lists are atomic and so replaced whole, and the
+ * pod's UID in the patch makes a recreated pod of the same name refuse it.
+ */
+export function statusPatch(uid: string, status: PodStatus): object {
+  return {
+    metadata: { uid },
+    status: {
+      ...status,
+      conditions: status.conditions?.map((c) => ({
+        ...c,
+        reason: c.reason ?? null,
+        message: c.message ?? null,
+      })),
+    },
+  };
+}
+
+export function createObjectSource(client: KubeClient): ObjectSource {
+  const get = async <T extends object>(
+    type: typeof SECRETS | typeof CONFIG_MAPS,
+    ns: string,
+    name: string,
+    signal?: AbortSignal,
+  ) => {
+    try {
+      return (await client
+        .resource(type)
+        .get(name, { namespace: ns, timeoutMs: CALL_TIMEOUT_MS, ...(signal ? { signal } : {}) })) as T;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  };
+  return {
+    secret: (ns, name, signal) => get<Secret>(SECRETS, ns, name, signal),
+    configMap: (ns, name, signal) => get<ConfigMap>(CONFIG_MAPS, ns, name, signal),
+  };
+}
+
+export function createTokenIssuer(client: KubeClient, now: () => number = Date.now): TokenIssuer {
+  return {
+    async issue(pod, audience, expirationSeconds, signal) {
+      const ns = pod.metadata?.namespace ?? "default";
+      const sa = pod.spec?.serviceAccountName || "default";
+      const res = await client.request<{ status?: { token?: string; expirationTimestamp?: string } }>({
+        method: "POST",
+        path: `/api/v1/namespaces/${encodeURIComponent(ns)}/serviceaccounts/${encodeURIComponent(sa)}/token`,
+        body: {
+          apiVersion: "authentication.k8s.io/v1",
+          kind: "TokenRequest",
+          spec: {
+            audiences: audience ? [audience] : [],
+            expirationSeconds,
+            boundObjectRef: {
+              apiVersion: "v1",
+              kind: "Pod",
+              name: pod.metadata?.name,
+              uid: pod.metadata?.uid,
+            },
+          },
+        },
+        timeoutMs: CALL_TIMEOUT_MS,
+        ...(signal ? { signal } : {}),
+      });
+      const token = res.status?.token;
+      if (!token) throw new Error(`TokenRequest for ${ns}/${sa} returned no token`);
+      const expires = Date.parse(res.status?.expirationTimestamp ?? "");
+      const issued: IssuedToken = {
+        token,
+        expiresAt: Number.isNaN(expires) ? now() + expirationSeconds * 1000 : expires,
+      };
+      return issued;
+    },
+  };
+}
+
+export async function patchPodStatus(
+  client: KubeClient,
+  pod: Pod,
+  status: PodStatus,
+  signal: AbortSignal,
+): Promise<Pod> {
+  return client.resource(PODS).patchStatus(pod.metadata?.name ?? "", {
+    namespace: pod.metadata?.namespace,
+    type: "strategic",
+    patch: statusPatch(pod.metadata?.uid ?? "", status),
+    signal,
+    timeoutMs: CALL_TIMEOUT_MS,
+  });
+}
+
+/** The kubelet's last word on a pod: delete with grace 0, only if it is still the same pod (UID). */
+export async function finalDelete(client: KubeClient, pod: Pod): Promise<void> {
+  try {
+    await client.resource(PODS).delete(pod.metadata?.name ?? "", {
+      namespace: pod.metadata?.namespace,
+      gracePeriodSeconds: 0,
+      preconditions: { uid: pod.metadata?.uid ?? "" },
+      timeoutMs: CALL_TIMEOUT_MS,
+    });
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+}
