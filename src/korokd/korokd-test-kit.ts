@@ -148,35 +148,44 @@ export interface SpawnedKorokd {
   stop(): Promise<number>;
 }
 
-/** `bun src/main.ts --mode=korokd` as a separate process; resolves once it printed its URL. */
+export interface SpawnOptions {
+  /** Extra environment for korokd (beyond its pod identity and JWKS path). */
+  readonly env?: Record<string, string>;
+  /** A command korokd runs under, e.g. `unshare --pid --fork --mount-proc`. */
+  readonly wrapper?: readonly string[];
+  /** A compiled agentland executable; default `bun src/main.ts`. */
+  readonly executable?: string;
+}
+
+/** Korokd as a separate process; resolves once it printed its URL. */
 export async function spawnKorokd(
   keys: TestKeys,
   flags: Record<string, string>,
-  env: Record<string, string> = {},
-  argvPrefix: readonly string[] = [],
+  options: SpawnOptions = {},
 ): Promise<SpawnedKorokd> {
   const args = Object.entries({
     "listen-host": "127.0.0.1",
     "listen-port": String(await freePort()),
     ...flags,
   });
+  const program = options.executable === undefined ? [process.execPath, "src/main.ts"] : [options.executable];
   const proc = Bun.spawn({
-    cmd: [
-      ...argvPrefix,
-      process.execPath,
-      "src/main.ts",
-      "--mode=korokd",
-      ...args.map(([k, v]) => `--${k}=${v}`),
-    ],
+    cmd: [...(options.wrapper ?? []), ...program, "--mode=korokd", ...args.map(([k, v]) => `--${k}=${v}`)],
     cwd: REPO_ROOT,
-    env: { PATH: "/usr/bin:/bin", POD_NAMESPACE, POD_NAME, AGENTLAND_JWKS_PATH: keys.jwksPath, ...env },
+    env: {
+      PATH: "/usr/bin:/bin",
+      POD_NAMESPACE,
+      POD_NAME,
+      AGENTLAND_JWKS_PATH: keys.jwksPath,
+      ...options.env,
+    },
     stdout: "pipe",
     stderr: "inherit",
   });
   const url = await readStartedUrl(proc.stdout);
   // Behind a wrapper (unshare --fork) korokd is the wrapper's child; signal korokd itself, since
   // unshare ignores SIGTERM while it waits.
-  const pid = argvPrefix.length === 0 ? proc.pid : childOf(proc.pid);
+  const pid = options.wrapper === undefined ? proc.pid : childOf(proc.pid);
   return {
     url,
     pid,

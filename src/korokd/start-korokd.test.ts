@@ -28,10 +28,12 @@ beforeAll(async () => {
     keys,
     { "workspace-dir": workspace(), "log-level": "warn", "scratch-dir": keys.dir },
     {
-      KUBERNETES_SERVICE_HOST: "10.96.0.1",
-      KUBERNETES_PORT: "tcp://10.96.0.1:443",
-      AGENTLAND_TOKEN_ISSUER: "agentland-gateway",
-      DATABASE_PASSWORD: "hunter2",
+      env: {
+        KUBERNETES_SERVICE_HOST: "10.96.0.1",
+        KUBERNETES_PORT: "tcp://10.96.0.1:443",
+        AGENTLAND_TOKEN_ISSUER: "agentland-gateway",
+        DATABASE_PASSWORD: "hunter2",
+      },
     },
   );
 });
@@ -125,8 +127,7 @@ describe("orphans of killed runs", () => {
     const daemon = await spawnKorokd(
       own,
       { "workspace-dir": join(own.dir, "ws"), "scratch-dir": own.dir, "log-level": "warn" },
-      {},
-      ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"],
+      { wrapper: ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"] },
     );
     try {
       const korokdPid = daemon.pid;

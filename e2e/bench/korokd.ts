@@ -1,0 +1,237 @@
+/**
+ * `bun run bench korokd`: korokd against its baselines, side by side in one run, on the compiled
+ * executable that ships (built here into a temp dir):
+ *   - in-context `print(1+1)` over HTTP + JWT vs. a raw write/read to a warm python3 over a pipe;
+ *   - one-shot python through korokd (pre-started interpreter, and cold with a request env) vs. spawning
+ *     `python3 -c` directly;
+ *   - idle RSS of the compiled executable.
+ * Tokens are minted before each timed loop, so the numbers show korokd's cost (verification included),
+ * not the client's signing. Bounded: a few thousand requests, well under a minute.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  createTestKeys,
+  mintToken,
+  rssKiB,
+  type SigningKey,
+  spawnKorokd,
+} from "../../src/korokd/korokd-test-kit";
+
+const PYTHON = "/usr/bin/python3";
+const CONTEXT_RUNS = 2000;
+const ONE_SHOT_RUNS = 120;
+/** Pause between one-shot runs, as between an agent's calls; lets the next interpreter finish booting. */
+const ONE_SHOT_GAP_MS = 40;
+
+interface Row {
+  readonly name: string;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+const metrics: { metric: string; value: number; unit: string }[] = [];
+const metric = (name: string, value: number, unit: string) => metrics.push({ metric: name, value, unit });
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+async function sample(
+  runs: number,
+  once: (i: number) => Promise<void>,
+  gapMs = 0,
+): Promise<Row & { all: number[] }> {
+  const all: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await once(i);
+    all.push(performance.now() - t0);
+    if (gapMs > 0) await Bun.sleep(gapMs);
+  }
+  all.sort((a, b) => a - b);
+  return { name: "", p50: percentile(all, 50), p99: percentile(all, 99), all };
+}
+
+async function buildExecutable(dir: string): Promise<string> {
+  const out = join(dir, "agentland");
+  const build = Bun.spawn({
+    cmd: [
+      process.execPath,
+      "build",
+      "--compile",
+      "--minify",
+      "--bytecode",
+      "--format=esm",
+      "src/main.ts",
+      "--outfile",
+      out,
+    ],
+    cwd: join(import.meta.dir, "../.."),
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  if ((await build.exited) !== 0) throw new Error("bun build --compile failed");
+  return out;
+}
+
+async function tokens(key: SigningKey, n: number): Promise<string[]> {
+  return await Promise.all(Array.from({ length: n }, () => mintToken(key, { expiresInSeconds: 240 })));
+}
+
+function execute(url: string, token: string, body: unknown): Promise<Record<string, unknown>> {
+  return fetch(`${url}/api/execute`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  }).then((r) => r.json() as Promise<Record<string, unknown>>);
+}
+
+/** The floor: a warm python3 that execs each line it reads and answers on the same pipes. */
+async function rawPipeBaseline(): Promise<Row> {
+  const loop = "import sys\nfor line in sys.stdin:\n    exec(line)\n    sys.stdout.flush()";
+  const proc = Bun.spawn({
+    cmd: [PYTHON, "-u", "-c", loop],
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const reader = proc.stdout.getReader();
+  const once = async () => {
+    proc.stdin.write("print(1+1)\n");
+    await proc.stdin.flush();
+    let got = "";
+    while (!got.endsWith("\n")) got += new TextDecoder().decode((await reader.read()).value);
+    if (got !== "2\n") throw new Error(`raw pipe answered ${JSON.stringify(got)}`);
+  };
+  await sample(300, once);
+  const row = await sample(CONTEXT_RUNS, once);
+  proc.kill();
+  return { ...row, name: "raw pipe to warm python3" };
+}
+
+async function contextRoundTrip(
+  url: string,
+  key: SigningKey,
+  language: string,
+  code: string,
+  expect: string,
+) {
+  const create = await fetch(`${url}/api/contexts`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${await mintToken(key)}`, "content-type": "application/json" },
+    body: JSON.stringify({ language }),
+  });
+  const { id } = (await create.json()) as { id: string };
+  const minted = await tokens(key, CONTEXT_RUNS + 300);
+  const once = async (i: number) => {
+    const result = await execute(url, minted[i] as string, { language, code, context_id: id });
+    if (result["stdout"] !== expect) throw new Error(`context answered ${JSON.stringify(result)}`);
+  };
+  await sample(300, (i) => once(CONTEXT_RUNS + i));
+  return await sample(CONTEXT_RUNS, once);
+}
+
+async function oneShot(url: string, key: SigningKey, env?: Record<string, string>): Promise<Row> {
+  const minted = await tokens(key, ONE_SHOT_RUNS + 10);
+  const body = { language: "python", code: "print(1+1)", ...(env ? { env } : {}) };
+  const once = async (i: number) => {
+    const result = await execute(url, minted[i] as string, body);
+    if (result["stdout"] !== "2\n") throw new Error(`one-shot answered ${JSON.stringify(result)}`);
+  };
+  await sample(10, (i) => once(ONE_SHOT_RUNS + i), ONE_SHOT_GAP_MS);
+  return { ...(await sample(ONE_SHOT_RUNS, once, ONE_SHOT_GAP_MS)), name: "" };
+}
+
+async function spawnPythonBaseline(): Promise<Row> {
+  const once = async () => {
+    const proc = Bun.spawn({ cmd: [PYTHON, "-c", "print(1+1)"], stdout: "pipe", stderr: "inherit" });
+    const out = await new Response(proc.stdout).text();
+    await proc.exited;
+    if (out !== "2\n") throw new Error(`python3 -c answered ${JSON.stringify(out)}`);
+  };
+  await sample(10, once, ONE_SHOT_GAP_MS);
+  return { ...(await sample(ONE_SHOT_RUNS, once, ONE_SHOT_GAP_MS)), name: "spawn python3 -c" };
+}
+
+function childrenRssKiB(parent: number): number {
+  let total = 0;
+  for (const line of readFileSync(`/proc/${parent}/task/${parent}/children`, "utf8").trim().split(" ")) {
+    if (line !== "") total += rssKiB(Number(line));
+  }
+  return total;
+}
+
+function printTable(rows: readonly Row[]) {
+  console.log("\n| measurement | p50 ms | p99 ms |\n|---|---:|---:|");
+  for (const r of rows) console.log(`| ${r.name} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} |`);
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), "korokd-bench-"));
+  try {
+    const exe = await buildExecutable(dir);
+    const keys = await createTestKeys();
+    const korokd = await spawnKorokd(
+      keys,
+      { "workspace-dir": join(dir, "ws"), "scratch-dir": dir, "log-level": "warn", "python-path": PYTHON },
+      { executable: exe },
+    );
+    try {
+      await Bun.sleep(1500);
+      const idleKiB = rssKiB(korokd.pid);
+      const warmKiB = childrenRssKiB(korokd.pid);
+
+      const raw = await rawPipeBaseline();
+      const py = {
+        ...(await contextRoundTrip(korokd.url, keys.key, "python", "print(1+1)", "2\n")),
+        name: "korokd context python print(1+1)",
+      };
+      const js = {
+        ...(await contextRoundTrip(korokd.url, keys.key, "javascript", "console.log(1+1)", "2\n")),
+        name: "korokd context javascript console.log(1+1)",
+      };
+      const spawned = await spawnPythonBaseline();
+      const warm = { ...(await oneShot(korokd.url, keys.key)), name: "korokd one-shot python (pre-started)" };
+      const cold = {
+        ...(await oneShot(korokd.url, keys.key, { BENCH: "1" })),
+        name: "korokd one-shot python (cold: request env)",
+      };
+
+      printTable([raw, py, js, spawned, warm, cold]);
+      console.log(
+        `\ncontext python vs raw pipe: ${(py.p50 / raw.p50).toFixed(2)}x at p50 (+${(py.p50 - raw.p50).toFixed(3)} ms)`,
+      );
+      console.log(
+        `one-shot (pre-started) vs spawn python3 -c: ${(warm.p50 / spawned.p50).toFixed(2)}x at p50`,
+      );
+      console.log(
+        `idle RSS of the compiled executable: ${(idleKiB / 1024).toFixed(1)} MiB (warm interpreters: ${(warmKiB / 1024).toFixed(1)} MiB more)`,
+      );
+
+      metric("context_python_rtt_p50", py.p50, "ms");
+      metric("context_python_rtt_p99", py.p99, "ms");
+      metric("raw_pipe_python_rtt_p50", raw.p50, "ms");
+      metric("raw_pipe_python_rtt_p99", raw.p99, "ms");
+      metric("context_vs_raw_pipe_p50_ratio", py.p50 / raw.p50, "x");
+      metric("context_javascript_rtt_p50", js.p50, "ms");
+      metric("one_shot_python_prestarted_p50", warm.p50, "ms");
+      metric("one_shot_python_prestarted_p99", warm.p99, "ms");
+      metric("one_shot_python_cold_p50", cold.p50, "ms");
+      metric("spawn_python3_c_p50", spawned.p50, "ms");
+      metric("spawn_python3_c_p99", spawned.p99, "ms");
+      metric("one_shot_vs_spawn_p50_ratio", warm.p50 / spawned.p50, "x");
+      metric("idle_rss_compiled", idleKiB / 1024, "MiB");
+      metric("warm_interpreters_rss", warmKiB / 1024, "MiB");
+    } finally {
+      await korokd.stop();
+      rmSync(keys.dir, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  for (const m of metrics) console.log(JSON.stringify({ bench: "korokd", ...m }));
+}
+
+await main();
