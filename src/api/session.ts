@@ -5,7 +5,7 @@
 import * as v from "valibot";
 import { conditionsSchema } from "./condition";
 import { celRule } from "./schema/cel-rule";
-import { parseDurationNs } from "./schema/duration";
+import { DURATION_PATTERN, parseDurationNs } from "./schema/duration";
 import { boundedString, duration, int32, int64, objectName, timestamp } from "./schema/fields";
 
 export const DEFAULT_SESSION_TIMEOUT = "15m";
@@ -26,11 +26,15 @@ interface Timeouts {
   readonly maxSessionDuration?: string | undefined;
 }
 
-/** An idle timeout longer than the whole lifetime is a mistake worth reporting, not silently capping. */
+/**
+ * An idle timeout longer than the whole lifetime is a mistake worth reporting, not silently capping. The
+ * pattern guards keep CEL from a conversion error on a malformed duration, which its field already reports.
+ */
 export function timeoutsInOrder<T extends Timeouts>() {
   return celRule<T>({
     rule:
       "!has(self.sessionTimeout) || !has(self.maxSessionDuration) || " +
+      `!self.sessionTimeout.matches('${DURATION_PATTERN}') || !self.maxSessionDuration.matches('${DURATION_PATTERN}') || ` +
       "duration(self.sessionTimeout) <= duration(self.maxSessionDuration)",
     message: "sessionTimeout must not exceed maxSessionDuration",
     fieldPath: ".sessionTimeout",

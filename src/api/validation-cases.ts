@@ -221,6 +221,14 @@ export const INVALID_OBJECTS: readonly (CreateCase & { field: string })[] = [
     field: "spec.sandboxTemplate.resources",
   },
   {
+    name: "whole-number request above a string limit",
+    kind: sandboxPoolKind,
+    object: pool({
+      sandboxTemplate: template({ resources: { requests: { cpu: 2 }, limits: { cpu: "1500m" } } }),
+    }),
+    field: "spec.sandboxTemplate.resources",
+  },
+  {
     name: "quantity that is not one",
     kind: codeInterpreterKind,
     object: codeiTemplate({ resources: { limits: { cpu: "lots" } } }),

@@ -111,11 +111,14 @@ export function duration(description: string, bounds: DurationBounds) {
     v.maxLength(32, "must be at most 32 characters"),
     v.regex(new RegExp(DURATION_PATTERN), "must be a duration such as 30s, 15m, 2h or 1h30m"),
     celRule({
-      rule: `duration(self) >= duration('${bounds.min}') && duration(self) <= duration('${bounds.max}')`,
+      // A malformed duration is the pattern's to report; without the guard CEL adds a conversion error.
+      rule:
+        `!self.matches('${DURATION_PATTERN}') || ` +
+        `(duration(self) >= duration('${bounds.min}') && duration(self) <= duration('${bounds.max}'))`,
       message: `must be between ${bounds.min} and ${bounds.max}`,
       check: (self) => {
         const ns = parseDurationNs(self);
-        return ns !== undefined && ns >= minNs && ns <= maxNs;
+        return ns === undefined || (ns >= minNs && ns <= maxNs);
       },
     }),
     v.description(
