@@ -115,6 +115,30 @@ describe("stateful contexts", () => {
     await remove(id);
   });
 
+  test("a client disconnect interrupts the context's execution; the context stays usable", async () => {
+    const id = await createContext("python");
+    await exec(id, "python", "kept = 5");
+    const abort = new AbortController();
+    const pending = korokd
+      .call(
+        "/api/execute",
+        { language: "python", context_id: id, code: "import time\ntime.sleep(1000)" },
+        { signal: abort.signal },
+      )
+      .catch(() => undefined);
+    await Bun.sleep(200);
+    abort.abort();
+    await pending;
+    const deadline = performance.now() + 3000;
+    let after = await exec(id, "python", "print(kept)");
+    while (after.status === 409 && performance.now() < deadline) {
+      await Bun.sleep(50);
+      after = await exec(id, "python", "print(kept)");
+    }
+    expect(after.body).toMatchObject({ exit_code: 0, stdout: "5\n" });
+    await remove(id);
+  });
+
   test("restart clears all state but keeps the id", async () => {
     const id = await createContext("python");
     await exec(id, "python", "secret = 42");

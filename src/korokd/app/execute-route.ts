@@ -56,7 +56,8 @@ function toRequest(body: ExecuteBody, options: ExecuteRouteOptions): ExecuteRequ
     language: body.language,
     code: body.code,
     timeoutMs,
-    ...(body.env ? { env: body.env } : {}),
+    // An empty env changes nothing, so such a run may still use a pre-started interpreter.
+    ...(body.env && Object.keys(body.env).length > 0 ? { env: body.env } : {}),
     ...(body.context_id ? { contextId: body.context_id } : {}),
   };
 }

@@ -47,76 +47,92 @@ export interface CodeContext {
 }
 
 export function createCodeContext(options: CodeContextOptions): CodeContext {
-  let current = spawn();
-  let running: Promise<CellOutcome> | undefined;
-  let disposed = false;
+  return new InterpreterContext(options);
+}
 
-  function spawn(): ContextProcess {
-    const worker = spawnContextProcess(options.argv, options.env, options.cwd);
-    options.onSpawn(worker.proc);
+class InterpreterContext implements CodeContext {
+  readonly id: string;
+  readonly language: ContextLanguage;
+  readonly createdAt: string;
+  private current: ContextProcess;
+  private running: Promise<CellOutcome> | undefined;
+  private disposed = false;
+
+  constructor(private readonly options: CodeContextOptions) {
+    this.id = options.id;
+    this.language = options.language;
+    this.createdAt = options.createdAt;
+    this.current = this.spawn();
+  }
+
+  get busy(): boolean {
+    return this.running !== undefined;
+  }
+
+  async execute(request: CellRequest): Promise<RunResult> {
+    if (this.disposed) throw new KorokdError("context_not_found", `context ${this.id} does not exist`);
+    if (this.running !== undefined) {
+      throw new KorokdError("context_busy", `context ${this.id} is running another execution`);
+    }
+    return await this.executeCell(request);
+  }
+
+  async interrupt(): Promise<{ interrupted: boolean; restarted: boolean }> {
+    if (this.running === undefined) return { interrupted: false, restarted: false };
+    if (await this.interruptRunning()) return { interrupted: true, restarted: false };
+    await this.replace();
+    return { interrupted: true, restarted: true };
+  }
+
+  restart(): Promise<void> {
+    return this.replace();
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    this.current.close();
+    await terminateTree(this.current.pid, this.options.killGraceMs);
+  }
+
+  private spawn(): ContextProcess {
+    const worker = spawnContextProcess(this.options.argv, this.options.env, this.options.cwd);
+    this.options.onSpawn(worker.proc);
     return worker;
   }
 
-  async function replace(): Promise<void> {
-    const old = current;
-    current = spawn();
+  /** A fresh interpreter takes over at once; the old one and everything it started is killed. */
+  private async replace(): Promise<void> {
+    const old = this.current;
+    this.current = this.spawn();
     old.close();
-    await terminateTree(old.pid, options.killGraceMs);
+    await terminateTree(old.pid, this.options.killGraceMs);
   }
 
   /** SIGINT to the group; true if the running cell ended within the grace. */
-  async function interruptRunning(): Promise<boolean> {
-    const cell = running;
+  private async interruptRunning(): Promise<boolean> {
+    const cell = this.running;
     if (cell === undefined) return true;
-    signalGroup(current.pid, "SIGINT");
-    return await settlesWithin(cell, options.killGraceMs);
+    signalGroup(this.current.pid, "SIGINT");
+    return await settlesWithin(cell, this.options.killGraceMs);
   }
 
-  const context: CodeContext = {
-    id: options.id,
-    language: options.language,
-    createdAt: options.createdAt,
-    get busy() {
-      return running !== undefined;
-    },
-    async execute(request) {
-      if (disposed) throw new KorokdError("context_not_found", `context ${options.id} does not exist`);
-      if (running !== undefined) {
-        throw new KorokdError("context_busy", `context ${options.id} is running another execution`);
-      }
-      return await executeCell(request);
-    },
-    async interrupt() {
-      if (running === undefined) return { interrupted: false, restarted: false };
-      if (await interruptRunning()) return { interrupted: true, restarted: false };
-      await replace();
-      return { interrupted: true, restarted: true };
-    },
-    restart: () => replace(),
-    async dispose() {
-      disposed = true;
-      current.close();
-      await terminateTree(current.pid, options.killGraceMs);
-    },
-  };
-
-  async function executeCell(request: CellRequest): Promise<RunResult> {
+  private async executeCell(request: CellRequest): Promise<RunResult> {
     const stdout = createOutputCapture(request.outputLimitBytes);
     const stderr = createOutputCapture(request.outputLimitBytes);
-    const worker = current;
+    const worker = this.current;
     const started = performance.now();
     const cell = worker.runCell(request.code, request.timeoutMs, {
       stdout: createOutputSink(stdout, "stdout", request.onOutput),
       stderr: createOutputSink(stderr, "stderr", request.onOutput),
     });
-    running = cell;
+    this.running = cell;
     const watch = watchCell(request, async () => {
-      if (!(await interruptRunning()) && current === worker) await replace();
+      if (!(await this.interruptRunning()) && this.current === worker) await this.replace();
     });
     try {
       const outcome = await cell;
       // The interpreter died under the cell (os._exit, a crash): keep the context usable.
-      if (outcome.died && current === worker && !disposed) await replace();
+      if (outcome.died && this.current === worker && !this.disposed) await this.replace();
       return {
         exit_code: outcome.status,
         stdout: stdout.text(),
@@ -127,11 +143,9 @@ export function createCodeContext(options: CodeContextOptions): CodeContext {
       };
     } finally {
       watch.disarm();
-      running = undefined;
+      this.running = undefined;
     }
   }
-
-  return context;
 }
 
 /** Calls `stop` once, on timeout or abort. */
