@@ -65,12 +65,11 @@ describe("SSE execution", () => {
     const first = events.find((e) => e.event === "stdout");
     const exit = events.find((e) => e.event === "exit");
     // Unbuffered print() may write "first" and its newline separately: only the order is guaranteed.
-    expect((first?.data as { text: string }).text).toStartWith("first");
+    expect((first as SseEvent).data).toEqual({ text: expect.stringMatching(/^first/) });
     const texts = events.filter((e) => e.event === "stdout").map((e) => (e.data as { text: string }).text);
     expect(texts.join("")).toBe("first\nlast\n");
-    expect(events.some((e) => e.event === "stderr" && (e.data as { text: string }).text === "err\n")).toBe(
-      true,
-    );
+    const errTexts = events.filter((e) => e.event === "stderr").map((e) => (e.data as { text: string }).text);
+    expect(errTexts.join("")).toBe("err\n");
     expect(exit?.data).toMatchObject({
       exit_code: 0,
       stdout: "first\nlast\n",
