@@ -11,7 +11,16 @@ export interface SessionCache {
   put(principal: string, session: Session): void;
   /** Drops every principal's entry for this id. */
   forget(id: string): void;
+  /**
+   * Remembers that this id was deleted here. AgentCore answers reads from its informer cache, which may
+   * still hold the session for a moment after the delete; a tombstone keeps that moment from reviving it.
+   */
+  bury(id: string): void;
+  isBuried(id: string): boolean;
 }
+
+/** Longer than any informer lag; short enough that the set stays small. */
+const TOMBSTONE_TTL_MS = 60_000;
 
 export function createSessionCache(opts: {
   ttlMs: number;
@@ -19,6 +28,7 @@ export function createSessionCache(opts: {
   now: () => number;
 }): SessionCache {
   const entries = new Map<string, { session: Session; expiresAt: number }>();
+  const tombstones = new Map<string, number>();
   const key = (principal: string, id: string) => `${principal}\u0000${id}`;
   return {
     get(principal, id) {
@@ -43,6 +53,19 @@ export function createSessionCache(opts: {
     },
     forget(id) {
       for (const k of entries.keys()) if (k.endsWith(`\u0000${id}`)) entries.delete(k);
+    },
+    bury(id) {
+      this.forget(id);
+      const now = opts.now();
+      for (const [buried, until] of tombstones) {
+        if (until > now && tombstones.size < opts.maxEntries) break;
+        tombstones.delete(buried);
+      }
+      tombstones.set(id, now + TOMBSTONE_TTL_MS);
+    },
+    isBuried(id) {
+      const until = tombstones.get(id);
+      return until !== undefined && until > opts.now();
     },
   };
 }

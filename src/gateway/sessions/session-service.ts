@@ -71,8 +71,14 @@ export function createSessionService(opts: SessionServiceOptions): SessionServic
     }
   }
 
+  /** The principal's sessions that are not on their way out. */
+  async function live(principal: string, signal: AbortSignal): Promise<Session[]> {
+    const all = await agentcore.listSessions(principal, signal);
+    return all.filter((s) => s.phase !== "Terminating" && !cache.isBuried(s.id));
+  }
+
   async function get(principal: string, id: string, signal: AbortSignal): Promise<Session> {
-    if (!SESSION_ID.test(id)) throw new GatewayError("session_not_found", NOT_FOUND);
+    if (!SESSION_ID.test(id) || cache.isBuried(id)) throw new GatewayError("session_not_found", NOT_FOUND);
     const session = await agentcore.getSession(principal, id, signal);
     if (session === undefined || session.principal !== principal) {
       cache.forget(id);
@@ -83,7 +89,7 @@ export function createSessionService(opts: SessionServiceOptions): SessionServic
 
   return {
     async resolve(principal, id, kind, signal) {
-      let session = cache.get(principal, id);
+      let session = cache.isBuried(id) ? undefined : cache.get(principal, id);
       if (session === undefined) {
         session = await get(principal, id, signal);
         if (session.phase === "Ready") cache.put(principal, session);
@@ -111,7 +117,7 @@ export function createSessionService(opts: SessionServiceOptions): SessionServic
         return session;
       });
     },
-    list: (principal, signal) => agentcore.listSessions(principal, signal),
+    list: live,
     get,
     async delete(principal, id, signal) {
       const session = await get(principal, id, signal);
@@ -119,6 +125,7 @@ export function createSessionService(opts: SessionServiceOptions): SessionServic
       if (!(await agentcore.deleteSession(principal, id, session.namespace, signal))) {
         throw new GatewayError("session_not_found", NOT_FOUND);
       }
+      cache.bury(id);
     },
     forget: (id) => cache.forget(id),
   };
