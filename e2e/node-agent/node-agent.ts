@@ -99,7 +99,6 @@ export async function startNodeAgent(s: AgentSettings, log: Logger = jsonLogger)
     kubeletVersion: s.kubeletVersion,
     kubeletPort: 0,
   });
-  await node.register(false);
 
   let busy = new Set<string>();
   const manager = createPodManager({
@@ -138,12 +137,14 @@ export async function startNodeAgent(s: AgentSettings, log: Logger = jsonLogger)
   for (const inf of [services, allPods, pods]) inf.start();
   await Promise.all([services.waitForSync(), allPods.waitForSync(), pods.waitForSync()]);
   dns.refresh();
+  // Registered only now, and Ready at once: no NotReady window for the lifecycle controller to taint.
+  await node.register(true);
   node.startHeartbeats({
     leaseRenewMs: s.leaseRenewMs,
     statusMs: s.nodeStatusMs,
     onError: onError("node heartbeat"),
   });
-  await node.setReady(true, "host-process node agent is running");
+  await node.waitUntilSchedulable(60_000);
   log("node agent ready", { node: s.nodeName, podNetwork: s.network.cidr, server: nodeClient.config.server });
 
   let stopping: Promise<void> | undefined;

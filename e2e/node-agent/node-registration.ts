@@ -111,10 +111,21 @@ export function nodeObject(id: NodeIdentity, ready: boolean, now: number): Node 
   } as Node;
 }
 
+/** Taints the node lifecycle controller puts on a node that is (or was) not Ready. */
+export const NOT_READY_TAINTS = ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"];
+
+/** Ready, and the controller has lifted the taints it set while the node was not: pods can be scheduled. */
+export function isNodeSchedulable(node: Pick<Node, "status" | "spec"> | undefined): boolean {
+  const ready = node?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+  return ready && !(node?.spec?.taints ?? []).some((t) => NOT_READY_TAINTS.includes(t.key));
+}
+
 export interface NodeRegistration {
   /** Creates the Node or refreshes it; Ready as given. */
   register(ready: boolean, signal?: AbortSignal): Promise<void>;
   setReady(ready: boolean, message: string, signal?: AbortSignal): Promise<void>;
+  /** Resolves once the Node is Ready and untainted (the lifecycle controller acts within ~5 s). */
+  waitUntilSchedulable(timeoutMs: number): Promise<void>;
   /** Starts the lease and status heartbeats. */
   startHeartbeats(opts: { leaseRenewMs: number; statusMs: number; onError(err: unknown): void }): void;
   stopHeartbeats(): Promise<void>;
@@ -198,6 +209,18 @@ export function createNodeRegistration(
       await renewLease(signal ?? ctl.signal);
     },
     setReady,
+    async waitUntilSchedulable(timeoutMs) {
+      const deadline = now() + timeoutMs;
+      for (;;) {
+        const node = await nodes.get(id.name, { timeoutMs: 5_000 });
+        if (isNodeSchedulable(node)) return;
+        if (now() > deadline)
+          throw new Error(
+            `node ${id.name} still tainted after ${timeoutMs} ms: ${JSON.stringify(node.spec?.taints)}`,
+          );
+        await Bun.sleep(200);
+      }
+    },
     startHeartbeats(opts) {
       loops = [
         every(opts.leaseRenewMs, renewLease, opts.onError),

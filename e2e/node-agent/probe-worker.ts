@@ -5,9 +5,10 @@
  * failure after `failureThreshold` consecutive failures. Readiness starts as failure (a pod is never
  * Ready before its probe passed), liveness as success, startup as failure.
  *
- * Until a readiness probe first succeeds it is attempted every second at most (the kubelet likewise
- * re-runs a readiness probe on status changes of a started, unready container), so pods turn Ready
- * promptly; startup and liveness probes keep their period, because their thresholds are time budgets.
+ * Until a readiness probe first succeeds it is retried sooner than its period (after 100 ms, doubling
+ * up to 1 s; the kubelet likewise re-runs a readiness probe on status changes of a started, unready
+ * container), so pods turn Ready promptly; startup and liveness probes keep their period, because
+ * their thresholds are time budgets.
  */
 import { abortableSleep } from "../../src/kube/clock";
 import type { Probe } from "./pod-types";
@@ -68,17 +69,24 @@ export function startProbeWorker(opts: ProbeWorkerOptions): ProbeWorker {
   const loop = async () => {
     let state = { ok: opts.kind === "liveness", successes: 0, failures: 0 };
     let everSucceeded = false;
+    let attempts = 0;
+    let lastReport = Number.NEGATIVE_INFINITY;
     await abortableSleep(timing.initialDelayMs, ctl.signal);
     while (!ctl.signal.aborted) {
       const result = await runHandler(opts.probe, opts.ctx, timing.timeoutMs, ctl.signal);
       if (ctl.signal.aborted) return;
       const next = nextProbeState(state, result, timing);
-      if (!result.ok) opts.onFailure?.(result.message);
+      // Extra early attempts must not multiply the Unhealthy events: at most one per period.
+      if (!result.ok && performance.now() - lastReport >= timing.periodMs) {
+        lastReport = performance.now();
+        opts.onFailure?.(result.message);
+      }
       if (next.ok !== state.ok) opts.onChange(next.ok, result.ok ? undefined : result.message);
       state = next;
       everSucceeded ||= result.ok;
       const fast = opts.kind === "readiness" && !everSucceeded;
-      await abortableSleep(fast ? Math.min(timing.periodMs, 1000) : timing.periodMs, ctl.signal);
+      const early = Math.min(timing.periodMs, 1000, 100 * 2 ** attempts++);
+      await abortableSleep(fast ? early : timing.periodMs, ctl.signal);
     }
   };
   const done = loop().catch(() => {

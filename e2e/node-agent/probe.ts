@@ -92,7 +92,7 @@ async function httpGet(
   } catch (err) {
     const reason = deadline.aborted
       ? "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
-      : (err as { code?: string }).code === "ConnectionRefused"
+      : ["ConnectionRefused", "ECONNREFUSED"].includes((err as { code?: string }).code ?? "")
         ? `dial tcp ${host}:${port}: connect: connection refused`
         : (err as Error).message;
     return { ok: false, message: `Get "${url}": ${reason}` };
