@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { isNodeReady, nodeAgentArgv } from "../node-agent/start-node-agent";
 import { type Binaries, ensureBinaries } from "./binaries";
 import { type ClusterInfo, clusterDir, readClusterInfo, writeClusterInfo } from "./cluster-state";
 import { writeKubeconfig } from "./kubeconfig";
@@ -89,7 +90,29 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterInfo> {
   };
   writeClusterInfo(info);
   log(`control plane ready in ${((Date.now() - started) / 1000).toFixed(1)} s at ${server}`);
-  return info;
+  if (opts.withNode === false) return info;
+  // The node agent reads cluster.json, so it starts after the file exists; then it is recorded there too.
+  const withNode: ClusterInfo = {
+    ...info,
+    pids: { ...pids, "node-agent": startDaemon(dir, "node-agent", nodeAgentArgv(dir)) },
+  };
+  writeClusterInfo(withNode);
+  await waitFor(
+    `node ${nodeName} Ready`,
+    () => nodeReady(`${server}/api/v1/nodes/${nodeName}`, admin),
+    60_000,
+  );
+  log(`node ${nodeName} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return withNode;
+}
+
+async function nodeReady(url: string, tls: Record<string, unknown>): Promise<boolean> {
+  try {
+    const res = await fetch(url, { tls, signal: AbortSignal.timeout(2000) } as RequestInit);
+    return res.ok && isNodeReady((await res.json()) as Parameters<typeof isNodeReady>[0]);
+  } catch {
+    return false;
+  }
 }
 
 /** Stops every process of the named cluster (found by its directory, even without cluster.json) and removes it. */
