@@ -47,6 +47,19 @@ export function spawnContextProcess(argv: string[], env: Env, cwd: string): Cont
   const err = createMarkerSplitter();
   const pumps = [feed(proc.stdout, out), feed(proc.stderr, err)];
   let closed = false;
+  // One subscription to the exit for the life of the process: a race against proc.exited per cell
+  // would leave one reaction per cell on that promise until the interpreter dies.
+  let exited = false;
+  let onExit: (() => void) | undefined;
+  void proc.exited.then(() => {
+    exited = true;
+    onExit?.();
+  });
+  const exitOrNever = () =>
+    new Promise<"exited">((resolve) => {
+      if (exited) resolve("exited");
+      else onExit = () => resolve("exited");
+    });
 
   return {
     pid: proc.pid,
@@ -61,7 +74,8 @@ export function spawnContextProcess(argv: string[], env: Env, cwd: string): Cont
       } catch {
         // The interpreter is gone; its exit decides the outcome below.
       }
-      const first = await Promise.race([markers, proc.exited.then(() => "exited" as const)]);
+      const first = await Promise.race([markers, exitOrNever()]);
+      onExit = undefined;
       if (first !== "exited" && first[0] !== undefined) return { status: first[0], died: false };
       // Died mid-cell (or closed its pipes). Let the pipes deliver what was written, make sure the
       // interpreter is really gone, and report how it ended.
