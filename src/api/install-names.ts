@@ -28,8 +28,11 @@ export const GATEWAY_API_KEYS_SECRET = "agentland-gateway-api-keys";
 
 export const SERVICE_ACCOUNTS = { agentcore: "agentland-agentcore", gateway: "agentland-gateway" } as const;
 
-/** Listen ports of the control-plane components (their Services use the same numbers). */
-export const COMPONENT_PORTS = { gateway: 8080, agentcore: 8082 } as const;
+/**
+ * Listen ports of the control-plane components (their Services use the same numbers): the gateway's HTTP API,
+ * agentcore's RPC (HTTP/2 cleartext) and agentcore's HTTP/1.1 port (health, metrics, browser RPC).
+ */
+export const COMPONENT_PORTS = { gateway: 8080, agentcore: 8082, agentcoreHttp: 8083 } as const;
 
 /** `app.kubernetes.io/name` and `app.kubernetes.io/component` of the control-plane pods, as the manifests set them. */
 export const APP_NAME = "agentland";

@@ -87,9 +87,23 @@ describe("kubectl apply -f manifests / -k manifests", () => {
 });
 
 describe("deployments", () => {
+  // agentcore serves RPC on HTTP/2 cleartext (`rpc`) and health, metrics and browser RPC on HTTP/1.1 (`http`).
   const components = [
-    { component: "agentcore", mode: "agentcore", port: COMPONENT_PORTS.agentcore, portName: "rpc" },
-    { component: "gateway", mode: "gateway", port: COMPONENT_PORTS.gateway, portName: "http" },
+    {
+      component: "agentcore",
+      mode: "agentcore",
+      ports: { rpc: COMPONENT_PORTS.agentcore, http: COMPONENT_PORTS.agentcoreHttp },
+      env: {
+        AGENTLAND_LISTEN_PORT: COMPONENT_PORTS.agentcore,
+        AGENTLAND_HTTP_PORT: COMPONENT_PORTS.agentcoreHttp,
+      },
+    },
+    {
+      component: "gateway",
+      mode: "gateway",
+      ports: { http: COMPONENT_PORTS.gateway },
+      env: { AGENTLAND_LISTEN_PORT: COMPONENT_PORTS.gateway },
+    },
   ] as const;
   for (const c of components) {
     const deployment = find("Deployment", SERVICE_ACCOUNTS[c.component], SYSTEM_NAMESPACE);
@@ -119,14 +133,18 @@ describe("deployments", () => {
       expect(pod.enableServiceLinks).toBe(false);
       for (const kind of ["requests", "limits"])
         expect(Object.keys(container.resources[kind]).sort()).toEqual(["cpu", "memory"]);
-      expect(container.readinessProbe.httpGet.port).toBe(c.portName);
-      expect(container.livenessProbe.httpGet.port).toBe(c.portName);
+      // Probes speak HTTP/1.1: they go to the `http` port.
+      expect(container.readinessProbe.httpGet.port).toBe("http");
+      expect(container.livenessProbe.httpGet.port).toBe("http");
     });
 
-    test(`${c.component}: listens on ${c.port}, trusts the ServiceAccount CA, knows its pod from the downward API`, () => {
+    test(`${c.component}: listens on its ports, trusts the ServiceAccount CA, knows its pod from the downward API`, () => {
       const env = Object.fromEntries(container.env.map((e: { name: string }) => [e.name, e]));
-      expect(env.AGENTLAND_LISTEN_PORT.value).toBe(String(c.port));
-      expect(container.ports).toEqual([{ name: c.portName, containerPort: c.port, protocol: "TCP" }]);
+      for (const [name, port] of Object.entries(c.env))
+        expect([name, env[name]?.value]).toEqual([name, String(port)]);
+      expect(container.ports).toEqual(
+        Object.entries(c.ports).map(([name, containerPort]) => ({ name, containerPort, protocol: "TCP" })),
+      );
       expect(env.NODE_EXTRA_CA_CERTS.value).toBe("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt");
       expect(env.POD_IP.valueFrom.fieldRef.fieldPath).toBe("status.podIP");
       expect(env.POD_NAME.valueFrom.fieldRef.fieldPath).toBe("metadata.name");
@@ -145,7 +163,7 @@ describe("deployments", () => {
       expect(deployment.spec.template.metadata.labels).toMatchObject(selector);
       const service = find("Service", SERVICE_ACCOUNTS[c.component], SYSTEM_NAMESPACE);
       expect(service.spec.selector).toEqual(selector);
-      expect(service.spec.ports[0].port).toBe(c.port);
+      expect(service.spec.ports[0].port).toBe(Object.values(c.ports)[0]);
       expect(
         find("PodDisruptionBudget", SERVICE_ACCOUNTS[c.component], SYSTEM_NAMESPACE).spec.selector
           .matchLabels,
@@ -175,6 +193,7 @@ describe("names shared by code and manifests", () => {
     expect(agentcoreConfig["leader-election-lease"]).toBe(AGENTCORE_LEASE);
     expect(agentcoreConfig["allowed-namespaces"]).toEqual([DEFAULT_SANDBOX_NAMESPACE]);
     expect(agentcoreConfig["listen-port"]).toBe(COMPONENT_PORTS.agentcore);
+    expect(agentcoreConfig["http-port"]).toBe(COMPONENT_PORTS.agentcoreHttp);
     expect(gatewayConfig["listen-port"]).toBe(COMPONENT_PORTS.gateway);
     expect(gatewayConfig["agentcore-url"]).toBe(
       `http://${SERVICE_ACCOUNTS.agentcore}.${SYSTEM_NAMESPACE}.svc:${COMPONENT_PORTS.agentcore}`,

@@ -27,6 +27,22 @@ describe("generated CRDs", () => {
     for (const crd of files) for (const other of others) expect(crd < other).toBe(true);
   });
 
+  test("the generated YAML is already in the repository's format (biome check covers manifests/)", async () => {
+    const biome = join(import.meta.dir, "..", "..", "node_modules", ".bin", "biome");
+    const format = async (path: string, content: string) => {
+      const proc = Bun.spawn([biome, "format", `--stdin-file-path=manifests/${path}`], {
+        stdin: new TextEncoder().encode(content),
+        stdout: "pipe",
+        stderr: "ignore",
+      });
+      const [formatted, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+      return [path, code, formatted];
+    };
+    const files = renderCrds(ALL_KINDS);
+    const results = await Promise.all(files.map((f) => format(f.path, f.content)));
+    expect(results).toEqual(files.map((f) => [f.path, 0, f.content]));
+  }, 60_000);
+
   test("--check lists missing, differing and stale files and exits 1 without writing", () => {
     const dir = join(scratch, "drifted");
     mkdirSync(dir);

@@ -66,8 +66,16 @@ function yamlKey(key: string): string {
   return PLAIN_KEY.test(key) && !KEYWORDS.test(key) ? key : quoted(key);
 }
 
-/** JSON string syntax, with the characters YAML treats as line breaks escaped too. */
+/**
+ * A quoted scalar, in the style Biome's formatter keeps (the repository's `biome check` covers manifests):
+ * single quotes when that saves escaping double quotes, else JSON string syntax — with the characters YAML
+ * treats as line breaks escaped too.
+ */
 function quoted(text: string): string {
+  const doubles = text.split('"').length - 1;
+  const singles = text.split("'").length - 1;
+  // Single-quoted YAML has no escapes except '' for ', so it suits only printable text.
+  if (doubles > singles && /^[\x20-\x7e]*$/.test(text)) return `'${text.replaceAll("'", "''")}'`;
   return JSON.stringify(text).replace(
     /[\u0085\u2028\u2029]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
