@@ -12,6 +12,7 @@ import { createLogger } from "../log/logger";
 import { createMetricsRegistry } from "../metrics/metrics-registry";
 import { createActivityRecorder } from "./gc/activity-recorder";
 import { type SessionGc, startSessionGc } from "./gc/session-gc";
+import { runControllersWhileLeading } from "./manager/start-controller-manager";
 import { createAgentcoreService } from "./rpc/agentcore-service";
 import { serveRpc } from "./rpc/serve-rpc";
 import { createSessionCache } from "./sessions/session-cache";
@@ -90,16 +91,32 @@ export async function startAgentcore(
   });
 
   let gc: SessionGc | undefined;
+  let term: { readonly stop: AbortController; readonly done: Promise<void> } | undefined;
+  const identity = leaderIdentity(settings["pod-name"] ?? hostname());
+  const startControllers = (leadership: AbortSignal) => {
+    const stop = new AbortController();
+    leadership.addEventListener("abort", () => stop.abort(leadership.reason), { once: true });
+    // Re-elected right after losing: the previous term's workers must be gone before new ones start.
+    const previous = term?.done;
+    const done = (async () => {
+      await previous;
+      if (stop.signal.aborted) return;
+      await runControllersWhileLeading({ client, settings, log, metrics, identity }, stop.signal).done;
+    })();
+    term = { stop, done };
+  };
   const elector = createLeaderElector({
     client,
     namespace: settings["leader-election-namespace"] ?? settings["pod-namespace"] ?? "agentland-system",
     name: settings["leader-election-lease"],
-    identity: leaderIdentity(settings["pod-name"] ?? hostname()),
+    identity,
     leaseDurationMs: settings["lease-duration"],
     renewDeadlineMs: settings["renew-deadline"],
     retryPeriodMs: settings["retry-period"],
     onStartedLeading: (signal) => {
-      log.info("leading: starting session GC", { controllers: options.controllers !== false });
+      log.info("leading: starting session GC and controllers", {
+        controllers: options.controllers !== false,
+      });
       gc = startSessionGc({
         client,
         cache,
@@ -111,7 +128,8 @@ export async function startAgentcore(
         deletions: gcDeletions,
         log: (msg, fields) => log.info(msg, fields),
       });
-      signal.addEventListener("abort", () => log.warn("lost leadership"), { once: true });
+      if (options.controllers !== false) startControllers(signal);
+      signal.addEventListener("abort", () => log.warn("leadership ended"), { once: true });
     },
     onStoppedLeading: () => {
       void gc?.stop();
@@ -127,8 +145,11 @@ export async function startAgentcore(
     httpUrl: rpc.httpUrl,
     isLeader: () => elector.isLeader(),
     async stop(deadlineMs) {
-      await elector.stop();
+      // Controllers and GC stop writing before the Lease is released to a standby.
+      term?.stop.abort(new Error("agentcore stopping"));
+      await term?.done;
       await gc?.stop();
+      await elector.stop();
       await rpc.stop(deadlineMs);
       await cache.stop();
     },
