@@ -123,6 +123,7 @@ export function echoContainer() {
     name: "echo",
     image: "agentland-fixtures/http-echo:1",
     ports: [{ name: "http", containerPort: 8080 }],
+    readinessProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 2 },
     env: [
       { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
       { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
