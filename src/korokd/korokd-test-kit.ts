@@ -191,7 +191,11 @@ export async function spawnKorokd(
     pid,
     proc,
     async stop() {
-      process.kill(pid, "SIGTERM");
+      try {
+        process.kill(pid, "SIGTERM");
+      } catch {
+        // Already gone.
+      }
       const forced = setTimeout(() => proc.kill("SIGKILL"), 15_000);
       try {
         return await proc.exited;

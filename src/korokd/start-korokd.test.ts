@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { listProcesses } from "./exec/process-tree";
@@ -12,6 +12,9 @@ import {
   type TestKeys,
   waitUntil,
 } from "./korokd-test-kit";
+
+// Real processes on a shared machine: allow for load (bun test's default is 5 s).
+setDefaultTimeout(90_000);
 
 /** Korokd as its own process, with a hostile-looking environment of its own. */
 let keys: TestKeys;
@@ -118,6 +121,60 @@ describe("korokd as a process", () => {
     });
     expect(await proc.exited).toBe(1);
     expect(await new Response(proc.stderr).text()).toContain("POD_NAMESPACE and POD_NAME");
+  });
+});
+
+describe("the compiled executable", () => {
+  test("runs JavaScript and TypeScript as Bun itself (BUN_BE_BUN), one-shot and in contexts", async () => {
+    const own = await createTestKeys();
+    const exe = join(own.dir, "agentland");
+    const build = Bun.spawn({
+      cmd: [
+        process.execPath,
+        "build",
+        "--compile",
+        "--minify",
+        "--bytecode",
+        "--format=esm",
+        "src/main.ts",
+        "--outfile",
+        exe,
+      ],
+      cwd: join(import.meta.dir, "../.."),
+      stdout: "ignore",
+      stderr: "inherit",
+    });
+    expect(await build.exited).toBe(0);
+    const daemon = await spawnKorokd(
+      own,
+      { "workspace-dir": join(own.dir, "ws"), "scratch-dir": own.dir, "log-level": "warn" },
+      { executable: exe },
+    );
+    const post = async (path: string, body: unknown) =>
+      (await (await callKorokd(daemon.url, own.key, path, body)).json()) as Record<string, unknown>;
+    try {
+      const ts = await post("/api/execute", {
+        language: "typescript",
+        code: "const n: number = 2; console.log(n * 21, typeof Bun)",
+      });
+      expect(ts).toMatchObject({ exit_code: 0, stdout: "42 object\n" });
+      const js = await post("/api/execute", {
+        language: "javascript",
+        code: "console.log(process.execPath)",
+        env: { X: "1" },
+      });
+      expect(js).toMatchObject({ exit_code: 0, stdout: `${exe}\n` });
+      const { id } = (await post("/api/contexts", { language: "typescript" })) as { id: string };
+      await post("/api/execute", { language: "typescript", context_id: id, code: "let total: number = 40;" });
+      const again = await post("/api/execute", {
+        language: "typescript",
+        context_id: id,
+        code: "console.log(total + 2)",
+      });
+      expect(again).toMatchObject({ exit_code: 0, stdout: "42\n" });
+    } finally {
+      await daemon.stop();
+    }
   });
 });
 

@@ -1,5 +1,8 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { startTestKorokd } from "../korokd-test-kit";
+
+// Real processes on a shared machine: allow for load (bun test's default is 5 s).
+setDefaultTimeout(30_000);
 
 describe("health", () => {
   test("ready when keys are loaded and every runtime is present; no token needed", async () => {

@@ -1,5 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { isRunning, startTestKorokd, type TestKorokd, waitUntil } from "../korokd-test-kit";
+
+// Real processes on a shared machine: allow for load (bun test's default is 5 s).
+setDefaultTimeout(30_000);
 
 let korokd: TestKorokd;
 beforeAll(async () => {

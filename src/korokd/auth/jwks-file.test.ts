@@ -1,4 +1,4 @@
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,9 @@ import {
 } from "../korokd-test-kit";
 import { silentLogger } from "../logger";
 import { createJwksFile } from "./jwks-file";
+
+// Real processes on a shared machine: allow for load (bun test's default is 5 s).
+setDefaultTimeout(30_000);
 
 /**
  * A ConfigMap volume as the kubelet writes it: `jwks.json -> ..data/jwks.json`, `..data -> ..<timestamp>`;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { base64url, SignJWT } from "jose";
 import { KorokdError } from "../korokd-error";
 import {
@@ -13,6 +13,9 @@ import { silentLogger } from "../logger";
 import { createJwksFile } from "./jwks-file";
 import { createReplayCache } from "./replay-cache";
 import { createTokenVerifier } from "./token-verifier";
+
+// Real processes on a shared machine: allow for load (bun test's default is 5 s).
+setDefaultTimeout(30_000);
 
 let korokd: TestKorokd;
 let key: SigningKey;
