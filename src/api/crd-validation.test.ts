@@ -14,6 +14,8 @@ import { INVALID_OBJECTS, UPDATES, VALID_OBJECTS } from "./validation-cases";
 import { MANIFESTS_DIR } from "./write-crds";
 
 const cluster = testCluster();
+/** Tests that run kubectl several times; a loaded machine makes each call take seconds. */
+const KUBECTL_TIMEOUT = 60_000;
 let ns = "";
 
 const kubectl = (args: readonly string[], stdin?: string) =>
@@ -112,144 +114,178 @@ describe("apiserver and src/api agree", () => {
 });
 
 describe("what a user sees", () => {
-  test("every example passes server-side validation", async () => {
-    // The examples name agentland-sandboxes; this test's own namespace stands in for it.
-    const examples = ["agent-runtime.yaml", "sandbox-pool.yaml", "code-interpreter.yaml"].map((f) => {
-      const doc = Bun.YAML.parse(readFileSync(join(MANIFESTS_DIR, "examples", f), "utf8")) as {
-        metadata: Record<string, unknown>;
+  test(
+    "every example passes server-side validation",
+    async () => {
+      // The examples name agentland-sandboxes; this test's own namespace stands in for it.
+      const examples = ["agent-runtime.yaml", "sandbox-pool.yaml", "code-interpreter.yaml"].map((f) => {
+        const doc = Bun.YAML.parse(readFileSync(join(MANIFESTS_DIR, "examples", f), "utf8")) as {
+          metadata: Record<string, unknown>;
+        };
+        return { ...doc, metadata: { ...doc.metadata, namespace: ns } };
+      });
+      const applied = await kubectl(
+        ["apply", "--dry-run=server", "-f", "-"],
+        JSON.stringify({ apiVersion: "v1", kind: "List", items: examples }),
+      );
+      expect(applied.stderr).toBe("");
+      expect(applied.code).toBe(0);
+      expect(applied.stdout.match(/created \(server dry run\)/g)?.length).toBe(3);
+    },
+    KUBECTL_TIMEOUT,
+  );
+
+  test(
+    "the stored CRDs are exactly what src/api generates (the YAML round-trips through kubectl)",
+    async () => {
+      for (const kind of ALL_KINDS) {
+        const result = await kubectl(["get", "crd", crdName(kind), "-o", "json"]);
+        expect(result.code).toBe(0);
+        const stored = JSON.parse(result.stdout) as { spec: { versions: unknown[]; names: unknown } };
+        const generated = buildCrd(kind);
+        expect(stored.spec.names).toEqual(generated.spec.names);
+        expect(stored.spec.versions).toEqual(generated.spec.versions);
+      }
+    },
+    KUBECTL_TIMEOUT,
+  );
+
+  test(
+    "kubectl get codei,sbxp shows phase, readiness, pod and pool counts",
+    async () => {
+      const ci = {
+        apiVersion: "agentland.fl0rencess720.app/v1alpha1",
+        kind: "CodeInterpreter",
+        metadata: { name: "columns", namespace: ns },
+        spec: {},
       };
-      return { ...doc, metadata: { ...doc.metadata, namespace: ns } };
-    });
-    const applied = await kubectl(
-      ["apply", "--dry-run=server", "-f", "-"],
-      JSON.stringify({ apiVersion: "v1", kind: "List", items: examples }),
-    );
-    expect(applied.stderr).toBe("");
-    expect(applied.code).toBe(0);
-    expect(applied.stdout.match(/created \(server dry run\)/g)?.length).toBe(3);
-  });
+      const pool = {
+        apiVersion: "agentland.fl0rencess720.app/v1alpha1",
+        kind: "SandboxPool",
+        metadata: { name: "columns", namespace: ns },
+        spec: { replicas: 3, sandboxTemplate: { image: "agentland/code-interpreter:0.1.0" } },
+      };
+      const created = await kubectl(
+        ["create", "-f", "-"],
+        JSON.stringify({ apiVersion: "v1", kind: "List", items: [ci, pool] }),
+      );
+      expect(created.stderr).toBe("");
+      const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+      const ready = {
+        type: "Ready",
+        status: "True",
+        reason: "PodReady",
+        message: "",
+        lastTransitionTime: now,
+      };
+      const ciStatus = { status: { phase: "Ready", podName: "columns-pod", conditions: [ready] } };
+      const poolStatus = { status: { replicas: 3, readyReplicas: 2, availableReplicas: 1 } };
+      for (const [resource, patch] of [
+        ["codeinterpreter/columns", ciStatus],
+        ["sandboxpool/columns", poolStatus],
+      ] as const) {
+        const r = await kubectl([
+          "patch",
+          "-n",
+          ns,
+          resource,
+          "--subresource=status",
+          "--type=merge",
+          "-p",
+          JSON.stringify(patch),
+        ]);
+        expect(r.stderr).toBe("");
+      }
+      const table = await kubectl(["get", "-n", ns, "codei,sbxp", "columns"]);
+      expect(table.code).toBe(0);
+      const lines = table.stdout.split("\n").map((l) => l.trim().split(/\s+/));
+      expect(lines[0]).toEqual(["NAME", "PHASE", "READY", "POD", "MODE", "AGE"]);
+      expect(lines[1]?.slice(1, 5)).toEqual(["Ready", "True", "columns-pod", "PoolPreferred"]);
+      const poolHeader = lines.findIndex((l) => l[0] === "NAME" && l.includes("DESIRED"));
+      expect(lines[poolHeader]).toEqual(["NAME", "DESIRED", "CURRENT", "READY", "AVAILABLE", "AGE"]);
+      expect(lines[poolHeader + 1]?.slice(1, 5)).toEqual(["3", "3", "2", "1"]);
+    },
+    KUBECTL_TIMEOUT,
+  );
 
-  test("the stored CRDs are exactly what src/api generates (the YAML round-trips through kubectl)", async () => {
-    for (const kind of ALL_KINDS) {
-      const result = await kubectl(["get", "crd", crdName(kind), "-o", "json"]);
+  test(
+    "kubectl explain codeinterpreter.spec.provisioning shows the field descriptions",
+    async () => {
+      const result = await kubectl(["explain", "codeinterpreter.spec.provisioning"]);
       expect(result.code).toBe(0);
-      const stored = JSON.parse(result.stdout) as { spec: { versions: unknown[]; names: unknown } };
-      const generated = buildCrd(kind);
-      expect(stored.spec.names).toEqual(generated.spec.names);
-      expect(stored.spec.versions).toEqual(generated.spec.versions);
-    }
-  });
+      const text = result.stdout.replace(/\s+/g, " ");
+      expect(text).toContain("How the session gets its sandbox: directly, or from a warm SandboxPool.");
+      expect(text).toContain("enum: Direct, PoolPreferred, PoolRequired");
+      expect(text).toContain("PoolRequired only takes from a pool and waits until one is free.");
+      expect(text).toContain("The SandboxPool to take from.");
+    },
+    KUBECTL_TIMEOUT,
+  );
 
-  test("kubectl get codei,sbxp shows phase, readiness, pod and pool counts", async () => {
-    const ci = {
-      apiVersion: "agentland.fl0rencess720.app/v1alpha1",
-      kind: "CodeInterpreter",
-      metadata: { name: "columns", namespace: ns },
-      spec: {},
-    };
-    const pool = {
-      apiVersion: "agentland.fl0rencess720.app/v1alpha1",
-      kind: "SandboxPool",
-      metadata: { name: "columns", namespace: ns },
-      spec: { replicas: 3, sandboxTemplate: { image: "agentland/code-interpreter:0.1.0" } },
-    };
-    const created = await kubectl(
-      ["create", "-f", "-"],
-      JSON.stringify({ apiVersion: "v1", kind: "List", items: [ci, pool] }),
-    );
-    expect(created.stderr).toBe("");
-    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-    const ready = { type: "Ready", status: "True", reason: "PodReady", message: "", lastTransitionTime: now };
-    const ciStatus = { status: { phase: "Ready", podName: "columns-pod", conditions: [ready] } };
-    const poolStatus = { status: { replicas: 3, readyReplicas: 2, availableReplicas: 1 } };
-    for (const [resource, patch] of [
-      ["codeinterpreter/columns", ciStatus],
-      ["sandboxpool/columns", poolStatus],
-    ] as const) {
-      const r = await kubectl([
-        "patch",
+  test(
+    "kubectl explain describes every kind",
+    async () => {
+      for (const kind of ALL_KINDS) {
+        const result = await kubectl(["explain", kind.names.plural]);
+        expect(result.code).toBe(0);
+        expect(result.stdout.replace(/\s+/g, " ")).toContain(kind.description);
+      }
+    },
+    KUBECTL_TIMEOUT,
+  );
+
+  test(
+    "kubectl get agentland lists all six kinds; short names work",
+    async () => {
+      const objects = [...VALID_OBJECTS]
+        .filter((c, i, all) => all.findIndex((d) => d.kind === c.kind) === i)
+        .map((c) => ({
+          ...c.object,
+          metadata: { name: `listed-${c.kind.names.shortNames[0]}`, namespace: ns },
+        }));
+      expect(objects.length).toBe(6);
+      const created = await kubectl(
+        ["create", "-f", "-"],
+        JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }),
+      );
+      expect(created.stderr).toBe("");
+      const listed = await kubectl(["get", "agentland", "-n", ns, "-o", "name"]);
+      for (const kind of ALL_KINDS) {
+        expect(listed.stdout).toContain(
+          `${kind.names.singular}.${kind.names.group}/listed-${kind.names.shortNames[0]}`,
+        );
+      }
+      const short = await kubectl([
+        "get",
         "-n",
         ns,
-        resource,
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        JSON.stringify(patch),
+        ALL_KINDS.map((k) => k.names.shortNames[0]).join(","),
+        "-o",
+        "name",
       ]);
-      expect(r.stderr).toBe("");
-    }
-    const table = await kubectl(["get", "-n", ns, "codei,sbxp", "columns"]);
-    expect(table.code).toBe(0);
-    const lines = table.stdout.split("\n").map((l) => l.trim().split(/\s+/));
-    expect(lines[0]).toEqual(["NAME", "PHASE", "READY", "POD", "MODE", "AGE"]);
-    expect(lines[1]?.slice(1, 5)).toEqual(["Ready", "True", "columns-pod", "PoolPreferred"]);
-    const poolHeader = lines.findIndex((l) => l[0] === "NAME" && l.includes("DESIRED"));
-    expect(lines[poolHeader]).toEqual(["NAME", "DESIRED", "CURRENT", "READY", "AVAILABLE", "AGE"]);
-    expect(lines[poolHeader + 1]?.slice(1, 5)).toEqual(["3", "3", "2", "1"]);
-  });
+      expect(short.code).toBe(0);
+      expect(short.stdout.split("\n").filter((l) => l.includes("/listed-")).length).toBe(6);
+    },
+    KUBECTL_TIMEOUT,
+  );
 
-  test("kubectl explain codeinterpreter.spec.provisioning shows the field descriptions", async () => {
-    const result = await kubectl(["explain", "codeinterpreter.spec.provisioning"]);
-    expect(result.code).toBe(0);
-    const text = result.stdout.replace(/\s+/g, " ");
-    expect(text).toContain("How the session gets its sandbox: directly, or from a warm SandboxPool.");
-    expect(text).toContain("enum: Direct, PoolPreferred, PoolRequired");
-    expect(text).toContain("PoolRequired only takes from a pool and waits until one is free.");
-    expect(text).toContain("The SandboxPool to take from.");
-  });
-
-  test("kubectl explain describes every kind", async () => {
-    for (const kind of ALL_KINDS) {
-      const result = await kubectl(["explain", kind.names.plural]);
-      expect(result.code).toBe(0);
-      expect(result.stdout.replace(/\s+/g, " ")).toContain(kind.description);
-    }
-  });
-
-  test("kubectl get agentland lists all six kinds; short names work", async () => {
-    const objects = [...VALID_OBJECTS]
-      .filter((c, i, all) => all.findIndex((d) => d.kind === c.kind) === i)
-      .map((c) => ({
-        ...c.object,
-        metadata: { name: `listed-${c.kind.names.shortNames[0]}`, namespace: ns },
-      }));
-    expect(objects.length).toBe(6);
-    const created = await kubectl(
-      ["create", "-f", "-"],
-      JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }),
-    );
-    expect(created.stderr).toBe("");
-    const listed = await kubectl(["get", "agentland", "-n", ns, "-o", "name"]);
-    for (const kind of ALL_KINDS) {
-      expect(listed.stdout).toContain(
-        `${kind.names.singular}.${kind.names.group}/listed-${kind.names.shortNames[0]}`,
-      );
-    }
-    const short = await kubectl([
-      "get",
-      "-n",
-      ns,
-      ALL_KINDS.map((k) => k.names.shortNames[0]).join(","),
-      "-o",
-      "name",
-    ]);
-    expect(short.code).toBe(0);
-    expect(short.stdout.split("\n").filter((l) => l.includes("/listed-")).length).toBe(6);
-  });
-
-  test("kubectl scale resizes a SandboxPool through the scale subresource", async () => {
-    const pool = {
-      apiVersion: "agentland.fl0rencess720.app/v1alpha1",
-      kind: "SandboxPool",
-      metadata: { name: "scaled", namespace: ns },
-      spec: { sandboxTemplate: { image: "agentland/code-interpreter:0.1.0" } },
-    };
-    expect((await kubectl(["create", "-f", "-"], JSON.stringify(pool))).code).toBe(0);
-    const scaled = await kubectl(["scale", "-n", ns, "sbxp/scaled", "--replicas=4"]);
-    expect(scaled.stderr).toBe("");
-    const replicas = await kubectl(["get", "-n", ns, "sbxp/scaled", "-o", "jsonpath={.spec.replicas}"]);
-    expect(replicas.stdout).toBe("4");
-    const negative = await kubectl(["scale", "-n", ns, "sbxp/scaled", "--replicas=1001"]);
-    expect(negative.code).not.toBe(0);
-  });
+  test(
+    "kubectl scale resizes a SandboxPool through the scale subresource",
+    async () => {
+      const pool = {
+        apiVersion: "agentland.fl0rencess720.app/v1alpha1",
+        kind: "SandboxPool",
+        metadata: { name: "scaled", namespace: ns },
+        spec: { sandboxTemplate: { image: "agentland/code-interpreter:0.1.0" } },
+      };
+      expect((await kubectl(["create", "-f", "-"], JSON.stringify(pool))).code).toBe(0);
+      const scaled = await kubectl(["scale", "-n", ns, "sbxp/scaled", "--replicas=4"]);
+      expect(scaled.stderr).toBe("");
+      const replicas = await kubectl(["get", "-n", ns, "sbxp/scaled", "-o", "jsonpath={.spec.replicas}"]);
+      expect(replicas.stdout).toBe("4");
+      const negative = await kubectl(["scale", "-n", ns, "sbxp/scaled", "--replicas=1001"]);
+      expect(negative.code).not.toBe(0);
+    },
+    KUBECTL_TIMEOUT,
+  );
 });
