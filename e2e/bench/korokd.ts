@@ -4,7 +4,7 @@
  *   - in-context `print(1+1)` over HTTP + JWT vs. a raw write/read to a warm python3 over a pipe;
  *   - one-shot python through korokd (pre-started interpreter, and cold with a request env) vs. spawning
  *     `python3 -c` directly;
- *   - idle RSS of the compiled executable.
+ *   - idle RSS of the compiled executable, as built by the project and with --splitting.
  * Tokens are minted before each timed loop, so the numbers show korokd's cost (verification included),
  * not the client's signing. Bounded: a few thousand requests, well under a minute.
  */
@@ -17,11 +17,12 @@ import {
   rssKiB,
   type SigningKey,
   spawnKorokd,
+  type TestKeys,
 } from "../../src/korokd/korokd-test-kit";
 
 const PYTHON = "/usr/bin/python3";
 const CONTEXT_RUNS = 2000;
-const ONE_SHOT_RUNS = 120;
+const ONE_SHOT_RUNS = 80;
 /** Pause between one-shot runs, as between an agent's calls; lets the next interpreter finish booting. */
 const ONE_SHOT_GAP_MS = 40;
 
@@ -54,26 +55,39 @@ async function sample(
   return { name: "", p50: percentile(all, 50), p99: percentile(all, 99), all };
 }
 
-async function buildExecutable(dir: string): Promise<string> {
-  const out = join(dir, "agentland");
+/** The executable as the project builds it; `splitting` puts each mode in a chunk loaded on demand. */
+async function buildExecutable(dir: string, splitting: boolean): Promise<string> {
+  const out = join(dir, splitting ? "agentland-split" : "agentland");
+  const flags = [
+    "--compile",
+    "--minify",
+    "--bytecode",
+    "--format=esm",
+    ...(splitting ? ["--splitting"] : []),
+  ];
   const build = Bun.spawn({
-    cmd: [
-      process.execPath,
-      "build",
-      "--compile",
-      "--minify",
-      "--bytecode",
-      "--format=esm",
-      "src/main.ts",
-      "--outfile",
-      out,
-    ],
+    cmd: [process.execPath, "build", ...flags, "src/main.ts", "--outfile", out],
     cwd: join(import.meta.dir, "../.."),
     stdout: "ignore",
     stderr: "inherit",
   });
   if ((await build.exited) !== 0) throw new Error("bun build --compile failed");
   return out;
+}
+
+/** RSS of an idle korokd (no interpreters pre-started, so only korokd itself is counted). */
+async function idleRssKiB(exe: string, keys: TestKeys, dir: string): Promise<number> {
+  const korokd = await spawnKorokd(
+    keys,
+    { "workspace-dir": join(dir, "ws"), "scratch-dir": dir, "log-level": "warn", prewarm: "false" },
+    { executable: exe },
+  );
+  try {
+    await Bun.sleep(1500);
+    return rssKiB(korokd.pid);
+  } finally {
+    await korokd.stop();
+  }
 }
 
 async function tokens(key: SigningKey, n: number): Promise<string[]> {
@@ -171,8 +185,11 @@ function printTable(rows: readonly Row[]) {
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), "korokd-bench-"));
   try {
-    const exe = await buildExecutable(dir);
+    const exe = await buildExecutable(dir, false);
+    const split = await buildExecutable(dir, true);
     const keys = await createTestKeys();
+    const idleKiB = await idleRssKiB(exe, keys, dir);
+    const idleSplitKiB = await idleRssKiB(split, keys, dir);
     const korokd = await spawnKorokd(
       keys,
       { "workspace-dir": join(dir, "ws"), "scratch-dir": dir, "log-level": "warn", "python-path": PYTHON },
@@ -180,7 +197,6 @@ async function main() {
     );
     try {
       await Bun.sleep(1500);
-      const idleKiB = rssKiB(korokd.pid);
       const warmKiB = childrenRssKiB(korokd.pid);
 
       const raw = await rawPipeBaseline();
@@ -206,8 +222,12 @@ async function main() {
       console.log(
         `one-shot (pre-started) vs spawn python3 -c: ${(warm.p50 / spawned.p50).toFixed(2)}x at p50`,
       );
+      const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
       console.log(
-        `idle RSS of the compiled executable: ${(idleKiB / 1024).toFixed(1)} MiB (warm interpreters: ${(warmKiB / 1024).toFixed(1)} MiB more)`,
+        `idle RSS of the compiled executable: ${mib(idleKiB)}; built with --splitting: ${mib(idleSplitKiB)}`,
+      );
+      console.log(
+        `pre-started interpreters (python, bun, bash, sh) take ${mib(warmKiB)} in their own processes`,
       );
 
       metric("context_python_rtt_p50", py.p50, "ms");
@@ -223,6 +243,7 @@ async function main() {
       metric("spawn_python3_c_p99", spawned.p99, "ms");
       metric("one_shot_vs_spawn_p50_ratio", warm.p50 / spawned.p50, "x");
       metric("idle_rss_compiled", idleKiB / 1024, "MiB");
+      metric("idle_rss_compiled_splitting", idleSplitKiB / 1024, "MiB");
       metric("warm_interpreters_rss", warmKiB / 1024, "MiB");
     } finally {
       await korokd.stop();
