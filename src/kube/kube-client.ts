@@ -229,22 +229,18 @@ async function pause(
   }
 }
 
+/** Parses the body straight from the stream (no intermediate string: large lists stay cheap). */
 async function readJson<T>(
   res: Response,
   what: string,
   caller: AbortSignal | undefined,
   deadline: AbortSignal,
 ): Promise<T> {
-  let text: string;
+  if (res.status === 204) return undefined as T;
   try {
-    text = await res.text();
+    return (await res.json()) as T;
   } catch (err) {
-    throw failure(err, what, caller, deadline);
-  }
-  if (text === "") return undefined as T;
-  try {
-    return JSON.parse(text) as T;
-  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw failure(err, what, caller, deadline);
     throw new KubeError(`${what}: response is not JSON`, {
       code: 0,
       reason: "BadResponse",
