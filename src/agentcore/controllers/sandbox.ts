@@ -2,8 +2,9 @@
  * Sandbox → exactly one Pod, named like the Sandbox and controlled by it.
  *
  * - No pod: create it (a deterministic name makes a retried or duplicated create harmless: AlreadyExists).
- * - Pod deleted out from under an unclaimed (warm) sandbox, or before it ever ran: recreated.
- * - Pod deleted out from under a claimed sandbox whose pod had run: the session's in-memory state (korokd
+ * - Pod deleted out from under an unclaimed (warm) sandbox, or before it was ever Ready: recreated.
+ * - Pod deleted (or being deleted) under a claimed sandbox that has served (its pod was Ready, so
+ *   `status.podIP` is set for as long as that pod lives): the session's in-memory state (korokd
  *   contexts, an agent's conversation) died with it, so a silent replacement would lie. The Sandbox becomes
  *   `Failed` (reason PodDeleted) and the session reports it; the client starts a new session.
  * - Status mirrors the pod: Ready ⇔ the pod's Ready condition; an unrunnable image or ended process ⇒ Failed.
@@ -31,22 +32,15 @@ export function createSandboxReconciler(ctx: ControllerContext): Reconciler {
   const sandboxKey = (ns: string, name: string) => memoKey(SANDBOX.kind, ns, name);
   const podKey = (ns: string, name: string) => memoKey("Pod", ns, name);
 
+  /** Creates the pod. The write memo serves it to the next reconcile until the cache shows it. */
   async function ensurePod(sandbox: Sandbox, signal: AbortSignal): Promise<Pod | undefined> {
     const { namespace = "", name = "" } = sandbox.metadata;
-    const key = `${namespace}/${name}`;
-    const pending = ctx.expectations.pendingCreates(
-      key,
-      (n) => ctx.caches.pods.get(namespace, n) !== undefined,
-    );
-    if (pending.includes(name)) return ctx.memo.latest(podKey(namespace, name), undefined);
     const pod = renderSandboxPod(sandbox, { jwksConfigMap: ctx.settings.jwksConfigMap });
-    ctx.expectations.expectCreate(key, name);
     try {
       const created = await ctx.api.pods.create(pod, { namespace, signal });
       ctx.memo.remember(podKey(namespace, name), undefined, created);
       return created;
     } catch (err) {
-      ctx.expectations.cancelCreate(key, name);
       if (isAlreadyExists(err)) return undefined; // the cache is behind; its event brings us back
       throw err;
     }
@@ -73,18 +67,17 @@ export function createSandboxReconciler(ctx: ControllerContext): Reconciler {
       return { requeueAfterMs: FOREIGN_POD_RETRY_MS };
     }
     let verdict: PodVerdict | undefined;
-    if (!pod && sandbox.status?.phase !== "Failed") {
-      if (sandbox.spec.claimRef && sandbox.status?.podIP) {
-        verdict = {
-          phase: "Failed",
-          reason: "PodDeleted",
-          message: `pod ${name} was deleted while the sandbox was in use`,
-        };
-      } else {
-        if (sandbox.status?.podIP)
-          ctx.events.record(sandbox, "Normal", "PodRecreated", `pod ${name} was deleted; recreating it`);
-        pod = await ensurePod(sandbox, signal);
-      }
+    const served = sandbox.spec.claimRef !== undefined && sandbox.status?.podIP !== undefined;
+    if (sandbox.status?.phase !== "Failed" && served && (!pod || pod.metadata?.deletionTimestamp)) {
+      verdict = {
+        phase: "Failed",
+        reason: "PodDeleted",
+        message: `pod ${name} was deleted while the sandbox was in use`,
+      };
+    } else if (!pod && sandbox.status?.phase !== "Failed") {
+      if (sandbox.status?.podIP)
+        ctx.events.record(sandbox, "Normal", "PodRecreated", `pod ${name} was deleted; recreating it`);
+      pod = await ensurePod(sandbox, signal);
     }
     const status = computeSandboxStatus({
       sandbox,

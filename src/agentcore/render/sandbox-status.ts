@@ -57,7 +57,8 @@ export function judgePod(pod: Pod | undefined): PodVerdict {
       reason: scheduled.reason || "Unschedulable",
       message: scheduled.message || "",
     };
-  if (waiting?.reason) return { phase: "Pending", reason: waiting.reason, message: waiting.message || "" };
+  // Transient states (ContainerCreating, probe warming up) share one reason and message on purpose: each
+  // distinct value would be one more status write per sandbox, and on the claim and session mirroring it.
   return { phase: "Pending", reason: "PodNotReady", message: "waiting for the sandbox pod to become ready" };
 }
 
@@ -94,7 +95,17 @@ export function computeSandboxStatus(input: SandboxStatusInput): SandboxStatus {
     now,
     generation,
   );
-  const podIP = pod?.status?.podIP ?? (verdict.phase === "Failed" ? current.podIP : undefined);
+  // The address is published once it is worth connecting to (Ready), then kept for as long as that pod
+  // lives (so "has served" is visible: see the Sandbox controller), and on failure for diagnosis.
+  const ip = pod?.status?.podIP;
+  const podIP =
+    verdict.phase === "Ready"
+      ? ip
+      : verdict.phase === "Failed"
+        ? (ip ?? current.podIP)
+        : ip !== undefined && ip === current.podIP
+          ? ip
+          : undefined;
   return {
     phase: verdict.phase,
     ...(pod?.metadata?.name || current.podName ? { podName: pod?.metadata?.name ?? current.podName } : {}),

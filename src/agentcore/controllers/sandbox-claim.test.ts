@@ -1,0 +1,148 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { SANDBOX_CLAIMS, SANDBOXES } from "../../api/resource-types";
+import type { Sandbox } from "../../api/sandbox";
+import type { SandboxClaim } from "../../api/sandbox-claim";
+import {
+  adminClient,
+  apply,
+  claim,
+  condition,
+  controllerNamespace,
+  eventually,
+  kubectl,
+  list,
+  pool,
+  type RunningControllers,
+  recordWatch,
+  startControllers,
+  template,
+} from "./testing/controller-fixture";
+
+let ns: string;
+let controllers: RunningControllers;
+const client = adminClient();
+const claims = client.resource(SANDBOX_CLAIMS);
+const sandboxes = client.resource(SANDBOXES);
+
+beforeAll(async () => {
+  ns = await controllerNamespace("ctl-claim");
+  controllers = await startControllers(ns, { workers: 8 });
+}, 60_000);
+afterAll(async () => {
+  await controllers?.stop();
+  await kubectl(["delete", "ns", ns, "--wait=false"]);
+}, 60_000);
+
+const newClaim = (name: string, spec: Record<string, unknown>) =>
+  claim(ns, name, spec) as unknown as SandboxClaim;
+
+async function readyCount(poolName: string): Promise<number> {
+  const [p] = await list(ns, "sandboxpools", undefined).then((all) =>
+    all.filter((x) => x.metadata.name === poolName),
+  );
+  return Number(p?.status?.["availableReplicas"] ?? 0);
+}
+
+async function allBound(names: readonly string[]): Promise<SandboxClaim[] | undefined> {
+  const items = (await claims.list({ namespace: ns })).items.filter((c) =>
+    names.includes(c.metadata.name ?? ""),
+  );
+  return items.length === names.length && items.every((c) => c.status?.phase === "Bound") ? items : undefined;
+}
+
+describe("SandboxClaim controller", () => {
+  test("exclusivity: 100 claims racing for a pool of 20, ten times: no sandbox ever has two claims, every claim binds", async () => {
+    await apply(pool(ns, "race", 20));
+    const seen = await recordWatch(client, SANDBOXES, ns);
+    try {
+      for (let round = 0; round < 10; round++) {
+        await eventually(
+          `pool race ready (round ${round})`,
+          async () => ((await readyCount("race")) >= 20 ? true : undefined),
+          60_000,
+        );
+        const names = Array.from({ length: 100 }, (_, i) => `r${round}-c${i}`);
+        // Half may create their own sandbox when the pool runs dry, half must wait for the pool to refill.
+        await Promise.all(
+          names.map((name, i) =>
+            claims.create(
+              newClaim(name, { poolRef: { name: "race" }, mode: i % 2 ? "PoolPreferred" : "PoolRequired" }),
+              { namespace: ns },
+            ),
+          ),
+        );
+        const bound = await eventually(`100 claims bound (round ${round})`, () => allBound(names), 90_000);
+        const holders = new Map<string, string>();
+        for (const c of bound) {
+          const sandboxName = c.status?.sandboxName ?? "";
+          expect(holders.get(sandboxName)).toBeUndefined();
+          holders.set(sandboxName, c.metadata.name ?? "");
+          const sbx = await sandboxes.get(sandboxName, { namespace: ns });
+          expect(sbx.spec.claimRef?.uid).toBe(c.metadata.uid ?? "");
+        }
+        await Promise.all(
+          names.map((name) => claims.delete(name, { namespace: ns, propagationPolicy: "Background" })),
+        );
+      }
+    } finally {
+      await seen.stop();
+    }
+    // Over every version of every sandbox the watch delivered: at most one claim, ever.
+    const claimsOf = new Map<string, Set<string>>();
+    for (const s of seen.events as Sandbox[]) {
+      const uid = s.metadata.uid ?? "";
+      const set = claimsOf.get(uid) ?? new Set<string>();
+      if (s.spec.claimRef?.uid) set.add(s.spec.claimRef.uid);
+      claimsOf.set(uid, set);
+    }
+    expect([...claimsOf.values()].filter((set) => set.size > 1)).toEqual([]);
+    expect(claimsOf.size).toBeGreaterThanOrEqual(1000);
+  }, 600_000);
+
+  test("PoolRequired on an empty pool waits (PoolExhausted), then binds when the pool refills", async () => {
+    await apply(pool(ns, "empty", 0));
+    await claims.create(newClaim("patient", { poolRef: { name: "empty" }, mode: "PoolRequired" }), {
+      namespace: ns,
+    });
+    const waiting = await eventually("PoolExhausted", async () => {
+      const [c] = (await list(ns, "sandboxclaims")).filter((x) => x.metadata.name === "patient");
+      return condition(c, "Bound")?.reason === "PoolExhausted" ? c : undefined;
+    });
+    expect(waiting.status?.phase).toBe("Pending");
+    await kubectl(["-n", ns, "scale", "sbxp/empty", "--replicas=1"]);
+    const bound = await eventually("bound after refill", () => allBound(["patient"]), 60_000);
+    const sbx = await sandboxes.get(bound[0]?.status?.sandboxName ?? "", { namespace: ns });
+    expect(sbx.metadata.labels?.["agentland.fl0rencess720.app/pool"]).toBe("empty");
+  }, 120_000);
+
+  test("PoolPreferred with no warm sandbox creates its own at once", async () => {
+    await apply(pool(ns, "none", 0));
+    await claims.create(newClaim("eager", { poolRef: { name: "none" } }), { namespace: ns });
+    const [bound] = await eventually("bound", () => allBound(["eager"]));
+    expect(bound?.status?.sandboxName).toBe("eager");
+    expect(condition(bound as never, "Bound")?.reason).toBe("Created");
+    const sbx = await sandboxes.get("eager", { namespace: ns });
+    expect(sbx.metadata.ownerReferences?.[0]).toMatchObject({
+      kind: "SandboxClaim",
+      name: "eager",
+      controller: true,
+    });
+  });
+
+  test("a claim by template takes a warm sandbox only from a pool of exactly that template", async () => {
+    const other = template(undefined, { labels: { flavor: "other" } });
+    await apply(pool(ns, "plain", 1), pool(ns, "flavored", 1, other));
+    await eventually(
+      "pools ready",
+      async () =>
+        (await readyCount("plain")) >= 1 && (await readyCount("flavored")) >= 1 ? true : undefined,
+      60_000,
+    );
+    await claims.create(newClaim("by-template", { sandboxTemplate: other, mode: "PoolRequired" }), {
+      namespace: ns,
+    });
+    const [bound] = await eventually("bound", () => allBound(["by-template"]));
+    const sbx = await sandboxes.get(bound?.status?.sandboxName ?? "", { namespace: ns });
+    expect(sbx.metadata.labels?.["agentland.fl0rencess720.app/pool"]).toBe("flavored");
+  }, 120_000);
+});
