@@ -1,5 +1,5 @@
 /**
- * The CRDs on a real kube-apiserver: every case of `validation-cases.ts` gets the same verdict from the
+ * The CRDs on a real kube-apiserver: every case of `testing/` (invalid, valid, updates) gets the same verdict from the
  * apiserver as from `src/api` validation, the apiserver names the offending field, and defaulting agrees.
  */
 import { beforeAll, describe, expect, test } from "bun:test";
@@ -8,9 +8,11 @@ import { join } from "node:path";
 import { testCluster } from "../../e2e/harness/test-cluster";
 import { buildCrd, crdName } from "./crd/build-crd";
 import { ALL_KINDS } from "./kinds";
+import { INVALID_OBJECTS } from "./testing/invalid-objects";
 import { installCrds, type KubectlResult, mapLimit } from "./testing/kubectl";
+import { UPDATES } from "./testing/updates";
+import { VALID_OBJECTS } from "./testing/valid-objects";
 import { validateObject, validateUpdate } from "./validate";
-import { INVALID_OBJECTS, UPDATES, VALID_OBJECTS } from "./validation-cases";
 import { MANIFESTS_DIR } from "./write-crds";
 
 const cluster = testCluster();

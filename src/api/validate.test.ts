@@ -7,8 +7,11 @@ import { codeInterpreterKind, parseCodeInterpreter } from "./code-interpreter";
 import { ALL_KINDS } from "./kinds";
 import { parseSandbox, sandboxKind } from "./sandbox";
 import { parseSandboxPool, sandboxPoolKind } from "./sandbox-pool";
+import { object } from "./testing/case-objects";
+import { INVALID_OBJECTS } from "./testing/invalid-objects";
+import { UPDATES } from "./testing/updates";
+import { VALID_OBJECTS } from "./testing/valid-objects";
 import { ApiValidationError, validateObject, validateUpdate } from "./validate";
-import { INVALID_OBJECTS, object, UPDATES, VALID_OBJECTS } from "./validation-cases";
 import { MANIFESTS_DIR } from "./write-crds";
 
 describe("src/api validation", () => {
