@@ -14,6 +14,8 @@ import { createPki, type Pki } from "./pki";
 import { freePort, processesMentioning, startDaemon, stopProcesses } from "./processes";
 
 export const SERVICE_CIDR = "10.96.0.0/16";
+/** The example AgentRuntime in manifests/examples names a made-up agent image; locally it runs the echo agent. */
+const EXAMPLE_IMAGES = `--image-map=${join(import.meta.dir, "../platform/example-images.json")}`;
 const ISSUER = "https://kubernetes.default.svc.cluster.local";
 
 export interface UpOptions {
@@ -94,7 +96,7 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterInfo> {
   // The node agent reads cluster.json, so it starts after the file exists; then it is recorded there too.
   const withNode: ClusterInfo = {
     ...info,
-    pids: { ...pids, "node-agent": startDaemon(dir, "node-agent", nodeAgentArgv(dir)) },
+    pids: { ...pids, "node-agent": startDaemon(dir, "node-agent", nodeAgentArgv(dir, [EXAMPLE_IMAGES])) },
   };
   writeClusterInfo(withNode);
   await waitFor(

@@ -1,0 +1,124 @@
+/**
+ * agentland on a local cluster exactly as an operator installs it: `kubectl apply -f manifests`, a client
+ * API key in the Secret the gateway mounts, the control-plane Deployments Available as pods on the node,
+ * then the examples (a warm SandboxPool and an AgentRuntime) until the pool is warm. Used by command A
+ * (`npm start`) and by the end-to-end tests, so both see the same platform.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createApiKey } from "../../src/gateway/auth/api-key-file";
+import type { ClusterInfo } from "../cluster/cluster-state";
+
+const ROOT = join(import.meta.dir, "../..");
+export const SYSTEM_NS = "agentland-system";
+export const SANDBOX_NS = "agentland-sandboxes";
+
+export interface Platform {
+  /** The gateway pods' addresses (pod IPs are loopback addresses: reachable from this machine). */
+  readonly gatewayUrls: readonly string[];
+  /** A client API key for `principal`, usable as `Authorization: Bearer <key>`. */
+  readonly apiKey: string;
+  readonly principal: string;
+  kubectl(args: readonly string[], stdin?: string): Promise<string>;
+}
+
+export function kubectlFor(cluster: ClusterInfo) {
+  return async (args: readonly string[], stdin?: string): Promise<string> => {
+    const proc = Bun.spawn([join(cluster.binDir, "kubectl"), `--kubeconfig=${cluster.kubeconfig}`, ...args], {
+      stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
+      stdout: "pipe",
+      stderr: "pipe",
+      timeout: 300_000,
+    });
+    const [out, err, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
+    if (code !== 0) throw new Error(`kubectl ${args.join(" ")} failed: ${err.trim()}`);
+    return out;
+  };
+}
+
+/** Writes (or replaces) the gateway's API key Secret with one fresh key for `principal`. */
+async function installApiKey(kubectl: Platform["kubectl"], principal: string): Promise<string> {
+  const { key, entry } = createApiKey({ id: `${principal}-key`, principal });
+  const dir = mkdtempSync(join(tmpdir(), "agentland-keys-"));
+  try {
+    const file = join(dir, "keys.json");
+    writeFileSync(file, JSON.stringify({ keys: [entry] }), { mode: 0o600 });
+    const secret = await kubectl([
+      "-n",
+      SYSTEM_NS,
+      "create",
+      "secret",
+      "generic",
+      "agentland-gateway-api-keys",
+      `--from-file=keys.json=${file}`,
+      "--dry-run=client",
+      "-o",
+      "json",
+    ]);
+    await kubectl(["apply", "-f", "-"], secret);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return key;
+}
+
+export async function bringUpPlatform(
+  cluster: ClusterInfo,
+  log: (line: string) => void = console.error,
+  principal = "local-dev",
+): Promise<Platform> {
+  const kubectl = kubectlFor(cluster);
+  log("kubectl apply -f manifests");
+  // The API key Secret exists before the gateway starts, so its optional mount is filled from the start.
+  await kubectl(["apply", "-f", join(ROOT, "manifests/10-namespaces.yaml")]);
+  const apiKey = await installApiKey(kubectl, principal);
+  await kubectl(["apply", "-f", join(ROOT, "manifests")]);
+  log("waiting for the agentcore and gateway Deployments to be Available");
+  await kubectl(["-n", SYSTEM_NS, "wait", "--for=condition=Available", "deploy", "--all", "--timeout=180s"]);
+  // The example AgentRuntime reads its model credentials from a Secret the operator provides.
+  const credentials = await kubectl([
+    "-n",
+    SANDBOX_NS,
+    "create",
+    "secret",
+    "generic",
+    "example-agent-credentials",
+    "--from-literal=api-key=local-demo-not-a-real-key",
+    "--dry-run=client",
+    "-o",
+    "json",
+  ]);
+  await kubectl(["apply", "-f", "-"], credentials);
+  log("kubectl apply -f manifests/examples (a warm SandboxPool, an AgentRuntime, a CodeInterpreter)");
+  await kubectl(["apply", "-f", join(ROOT, "manifests/examples")]);
+  await kubectl([
+    "-n",
+    SANDBOX_NS,
+    "wait",
+    "--for=condition=Ready",
+    "sandboxpool",
+    "--all",
+    "--timeout=180s",
+  ]);
+  const ips = await kubectl([
+    "-n",
+    SYSTEM_NS,
+    "get",
+    "pods",
+    "-l",
+    "app.kubernetes.io/component=gateway",
+    "--field-selector=status.phase=Running",
+    "-o",
+    "jsonpath={.items[*].status.podIP}",
+  ]);
+  const gatewayUrls = ips
+    .split(" ")
+    .filter((ip) => ip !== "")
+    .map((ip) => `http://${ip}:8080`);
+  return { gatewayUrls, apiKey, principal, kubectl };
+}
