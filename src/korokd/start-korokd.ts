@@ -98,16 +98,7 @@ function createAuth(settings: KorokdStartSettings, log: Logger) {
 
 /** Interpreters, warm pool, contexts and the executor, plus the health checks they contribute. */
 function createExecution(settings: KorokdStartSettings, log: Logger) {
-  const workspace = settings["workspace-dir"];
-  const workspaceReady = ensureDir(workspace);
-  const dirs = { workspace, scratch: mkdtempSync(join(settings["scratch-dir"], "korokd-")) };
-  const paths: RuntimePaths = {
-    python: settings["python-path"],
-    bash: settings["bash-path"],
-    sh: settings["sh-path"],
-    bun: process.execPath,
-  };
-  const runtimes = presentRuntimes(paths);
+  const { workspace, workspaceReady, dirs, paths, runtimes } = prepareHost(settings);
   const reaper = createOrphanReaper({
     enabled: settings.subreaper === "true" || (settings.subreaper === "auto" && process.pid === 1),
     intervalMs: REAP_INTERVAL_MS,
@@ -151,6 +142,20 @@ function createExecution(settings: KorokdStartSettings, log: Logger) {
     rmSync(dirs.scratch, { recursive: true, force: true });
   };
   return { executor, contexts, checks: { workspace: workspaceReady, ...runtimes }, stop };
+}
+
+/** Directories and interpreters on this machine; what is missing shows up in the health checks. */
+function prepareHost(settings: KorokdStartSettings) {
+  const workspace = settings["workspace-dir"];
+  const workspaceReady = ensureDir(workspace);
+  const dirs = { workspace, scratch: mkdtempSync(join(settings["scratch-dir"], "korokd-")) };
+  const paths: RuntimePaths = {
+    python: settings["python-path"],
+    bash: settings["bash-path"],
+    sh: settings["sh-path"],
+    bun: process.execPath,
+  };
+  return { workspace, workspaceReady, dirs, paths, runtimes: presentRuntimes(paths) };
 }
 
 /** `aud` of every accepted token: `<namespace>/<pod name>` from the downward API. */

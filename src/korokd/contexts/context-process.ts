@@ -41,61 +41,86 @@ export function spawnContextProcess(argv: string[], env: Env, cwd: string): Cont
     stdio: ["ignore", "pipe", "pipe", "pipe"],
     detached: true,
   }) as DriverProcess;
-  const controlFd = proc.stdio[3] as number;
-  const control: FileSink = Bun.file(controlFd).writer();
-  const out = createMarkerSplitter();
-  const err = createMarkerSplitter();
-  const pumps = [feed(proc.stdout, out), feed(proc.stderr, err)];
-  let closed = false;
-  // One subscription to the exit for the life of the process: a race against proc.exited per cell
-  // would leave one reaction per cell on that promise until the interpreter dies.
-  let exited = false;
-  let onExit: (() => void) | undefined;
-  void proc.exited.then(() => {
-    exited = true;
-    onExit?.();
-  });
-  const exitOrNever = () =>
-    new Promise<"exited">((resolve) => {
-      if (exited) resolve("exited");
-      else onExit = () => resolve("exited");
-    });
+  return new DriverConnection(proc);
+}
 
-  return {
-    pid: proc.pid,
-    proc,
-    async runCell(code, timeoutMs, sinks) {
-      const nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex");
-      const prefix = Buffer.from(`\x1e${nonce}:`, "latin1");
-      const markers = Promise.all([out.expect(prefix, sinks.stdout), err.expect(prefix, sinks.stderr)]);
-      try {
-        control.write(`${JSON.stringify({ nonce, code, timeout_ms: timeoutMs })}\n`);
-        await control.flush();
-      } catch {
-        // The interpreter is gone; its exit decides the outcome below.
-      }
-      const first = await Promise.race([markers, exitOrNever()]);
-      onExit = undefined;
-      if (first !== "exited" && first[0] !== undefined) return { status: first[0], died: false };
-      // Died mid-cell (or closed its pipes). Let the pipes deliver what was written, make sure the
-      // interpreter is really gone, and report how it ended.
-      await Promise.race([Promise.all([markers, proc.exited]), Bun.sleep(EXIT_SETTLE_MS)]);
-      out.close();
-      err.close();
-      if (proc.exitCode === null && proc.signalCode === null) signalGroup(proc.pid, "SIGKILL");
-      await proc.exited;
-      return { status: exitCodeOf(proc), died: true };
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      // Close the fd only after the sink let go of it, so no late write can hit a recycled fd number.
-      void Promise.resolve(control.end())
-        .catch(() => {})
-        .finally(() => closeSync(controlFd));
-      for (const pump of pumps) pump.cancel();
-    },
-  };
+class DriverConnection implements ContextProcess {
+  readonly pid: number;
+  private readonly controlFd: number;
+  private readonly control: FileSink;
+  private readonly out = createMarkerSplitter();
+  private readonly err = createMarkerSplitter();
+  private readonly pumps: Pump[];
+  private closed = false;
+  // One subscription to the exit for the life of the process: racing proc.exited in every cell would
+  // leave one reaction per cell on that promise until the interpreter dies.
+  private exited = false;
+  private onExit: (() => void) | undefined;
+
+  constructor(readonly proc: DriverProcess) {
+    this.pid = proc.pid;
+    this.controlFd = proc.stdio[3] as number;
+    this.control = Bun.file(this.controlFd).writer();
+    this.pumps = [feed(proc.stdout, this.out), feed(proc.stderr, this.err)];
+    void proc.exited.then(() => {
+      this.exited = true;
+      this.onExit?.();
+    });
+  }
+
+  async runCell(
+    code: string,
+    timeoutMs: number,
+    sinks: { stdout: OutputSink; stderr: OutputSink },
+  ): Promise<CellOutcome> {
+    const nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("hex");
+    const prefix = Buffer.from(`\x1e${nonce}:`, "latin1");
+    const markers = Promise.all([
+      this.out.expect(prefix, sinks.stdout),
+      this.err.expect(prefix, sinks.stderr),
+    ]);
+    try {
+      this.control.write(`${JSON.stringify({ nonce, code, timeout_ms: timeoutMs })}\n`);
+      await this.control.flush();
+    } catch {
+      // The interpreter is gone; its exit decides the outcome below.
+    }
+    const first = await Promise.race([markers, this.exitOrNever()]);
+    this.onExit = undefined;
+    if (first !== "exited" && first[0] !== undefined) return { status: first[0], died: false };
+    return await this.died(markers);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    // Close the fd only after the sink let go of it, so no late write can hit a recycled fd number.
+    void Promise.resolve(this.control.end())
+      .catch(() => {})
+      .finally(() => closeSync(this.controlFd));
+    for (const pump of this.pumps) pump.cancel();
+  }
+
+  private exitOrNever(): Promise<"exited"> {
+    return new Promise((resolve) => {
+      if (this.exited) resolve("exited");
+      else this.onExit = () => resolve("exited");
+    });
+  }
+
+  /**
+   * The interpreter died mid-cell (or closed its pipes). Let the pipes deliver what was written, make
+   * sure it is really gone, and report how it ended.
+   */
+  private async died(markers: Promise<unknown>): Promise<CellOutcome> {
+    const { proc } = this;
+    await Promise.race([Promise.all([markers, proc.exited]), Bun.sleep(EXIT_SETTLE_MS)]);
+    this.out.close();
+    this.err.close();
+    if (proc.exitCode === null && proc.signalCode === null) signalGroup(proc.pid, "SIGKILL");
+    await proc.exited;
+    return { status: exitCodeOf(proc), died: true };
+  }
 }
 
 const EXIT_SETTLE_MS = 200;
