@@ -117,6 +117,13 @@ async function syncAndMemory(): Promise<void> {
     `initial sync, ${OBJECTS} objects (vs bare list)`,
   );
   record(
+    "informer_heap",
+    median(informer, "heapMiB"),
+    median(raw, "heapMiB"),
+    "MiB",
+    "JS heap retained by the cache (after GC)",
+  );
+  record(
     "informer_rss",
     median(informer, "rssMiB"),
     median(raw, "rssMiB"),
