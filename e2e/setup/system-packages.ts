@@ -7,6 +7,7 @@ export const SYSTEM_PACKAGES: ReadonlyArray<{ readonly command: string; readonly
   { command: "bwrap", pkg: "bubblewrap" },
   { command: "unshare", pkg: "util-linux" },
   { command: "ip", pkg: "iproute2" },
+  { command: "curl", pkg: "curl" },
 ];
 
 export function missingPackages(): string[] {
