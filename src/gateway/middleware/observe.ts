@@ -2,8 +2,8 @@
  * Counts every answered request by route pattern (not raw path: bounded label cardinality), method and
  * status, and tracks how many are in flight. Streamed bodies count until the handler returned.
  */
-import type { MiddlewareHandler } from "hono";
-import { routePath } from "hono/route";
+import type { Context, MiddlewareHandler } from "hono";
+import { matchedRoutes } from "hono/route";
 import type { GatewayEnv } from "../gateway-env";
 import type { GatewayMetrics } from "../metrics/metrics";
 
@@ -14,12 +14,16 @@ export function observe(metrics: GatewayMetrics): MiddlewareHandler<GatewayEnv> 
       await next();
     } finally {
       metrics.inFlight(-1);
-      metrics.request(routeLabel(routePath(c, -1), c.res.status), c.req.method, c.res.status);
+      metrics.request(routeLabel(c), c.req.method, c.res.status);
     }
   };
 }
 
-function routeLabel(routePath: string, status: number): string {
-  // Unmatched paths all share one label, whatever a scanner throws at the gateway.
-  return status === 404 && (routePath === "*" || routePath === "/*") ? "unmatched" : routePath;
+/**
+ * The pattern of the route handler the request matched; requests no handler matches (scanners, typos)
+ * share one label. Handlers take one parameter, middleware two (`c, next`).
+ */
+function routeLabel(c: Context<GatewayEnv>): string {
+  const handlers = matchedRoutes(c).filter((r) => r.handler.length < 2);
+  return handlers.at(-1)?.path ?? "unmatched";
 }

@@ -3,9 +3,12 @@
  * from the session's status (pod IP and port); the request contributes a path and query appended to that
  * origin, so nothing in it (`..`, `%2e%2e`, `%2f`, `@`, `//host`) can change which host is called.
  *
- * Deadlines: until the response headers arrive the call has `firstByteTimeoutMs` (→ 504); after that a
- * stream may last as long as the client stays. The client's disconnect aborts the upstream call, so the
- * sandbox sees its request cancelled (korokd then kills the run).
+ * Deadlines: the sandbox must answer (response headers) within `firstByteTimeoutMs` (→ 504), plus, for a
+ * large body of known length, the time to upload it at a slow-but-acceptable rate, so a large upload is
+ * never cut off for being large. A body of unknown length is bounded by the client connection's idle
+ * timeout instead: watching its progress would take it off Bun's native pipe, which costs ~10 MiB of
+ * read-ahead per upload. After the headers a stream may last as long as the client stays. The client's
+ * disconnect aborts the upstream call, so the sandbox sees its request cancelled (korokd kills the run).
  */
 import { GatewayError } from "../gateway-error";
 
@@ -37,7 +40,9 @@ export function targetOrigin(target: ForwardTarget): string {
 export async function forwardRequest(req: ForwardRequest): Promise<Response> {
   if (!req.pathAndQuery.startsWith("/")) throw new Error("forwardRequest: path must start with /");
   const deadline = new AbortController();
-  const timer = setTimeout(() => deadline.abort(TIMED_OUT), req.firstByteTimeoutMs);
+  const deadlineMs = headersDeadlineMs(req);
+  const timer =
+    deadlineMs === undefined ? undefined : setTimeout(() => deadline.abort(TIMED_OUT), deadlineMs);
   const signal = AbortSignal.any([req.clientSignal, deadline.signal]);
   try {
     return await fetch(targetOrigin(req.target) + req.pathAndQuery, {
@@ -56,6 +61,17 @@ export async function forwardRequest(req: ForwardRequest): Promise<Response> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The slowest upload the deadline allows for: 1 MiB/s, in bytes per millisecond. */
+const MIN_UPLOAD_BYTES_PER_MS = (1024 * 1024) / 1000;
+
+/** Time allowed until the response headers; undefined for a streamed body of unknown length. */
+function headersDeadlineMs(req: ForwardRequest): number | undefined {
+  if (!(req.body instanceof ReadableStream)) return req.firstByteTimeoutMs;
+  const length = Number(req.headers.get("content-length") ?? Number.NaN);
+  if (!Number.isFinite(length)) return undefined;
+  return req.firstByteTimeoutMs + Math.ceil(length / MIN_UPLOAD_BYTES_PER_MS);
 }
 
 function upstreamError(

@@ -81,7 +81,7 @@ export async function proxyToSession(
   return {
     upstream,
     toClient: () =>
-      new Response(bodyWithEnd(upstream.body, end), {
+      new Response(trackedBody(upstream, end), {
         status: upstream.status,
         statusText: upstream.statusText,
         headers: downstreamHeaders(upstream.headers, session.id, requestId),
@@ -99,6 +99,22 @@ function clientAddress(c: Context<GatewayEnv>): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Responses up to this size are over in moments: the session stops counting as busy at their headers. */
+const SHORT_RESPONSE_BYTES = 1024 * 1024;
+
+/**
+ * The response body for the client. A short response with a known length goes out on Bun's native path
+ * (no JS per chunk); streams and large bodies are watched so the session counts as busy until they end.
+ */
+function trackedBody(upstream: Response, done: () => void): ReadableStream<Uint8Array> | null {
+  const length = upstream.headers.get("content-length");
+  if (upstream.body === null || (length !== null && Number(length) <= SHORT_RESPONSE_BYTES)) {
+    done();
+    return upstream.body;
+  }
+  return bodyWithEnd(upstream.body, done);
 }
 
 /**
