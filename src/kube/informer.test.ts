@@ -103,6 +103,8 @@ test("410 Gone on the watch request relists and delivers the adds, updates and d
   const deleted = await churn(ns, "during", 40);
   await direct.delete("before-1", { namespace: ns });
   await direct.patch("before-2", { namespace: ns, type: "merge", patch: { data: { v: "changed" } } });
+  await direct.delete("before-5", { namespace: ns });
+  const reborn = await direct.create({ metadata: { name: "before-5" } }, { namespace: ns });
   expect(informer.get(`${ns}/before-1`)).toBeDefined();
   proxy.clearFaults();
   const mark = proxy.requests.length;
@@ -112,7 +114,10 @@ test("410 Gone on the watch request relists and delivers the adds, updates and d
   expect(errors.some(isGone)).toBe(true);
   expect(m.deleted.has(`${ns}/before-1`)).toBe(true);
   for (const key of deleted) expect(informer.get(key)).toBeUndefined();
-  expect(m.counts.delete - before.delete).toBe(1);
+  // before-1 deleted; before-5 deleted and re-created: a delete and an add, not an update.
+  expect(m.counts.delete - before.delete).toBe(2);
+  expect(m.deleted.has(`${ns}/before-5`)).toBe(true);
+  expect(informer.get(`${ns}/before-5`)?.metadata?.uid).toBe(reborn.metadata?.uid ?? "");
   expect(m.counts.update - before.update).toBeGreaterThanOrEqual(1);
   expect(handlerErrors).toEqual([]);
   await informer.stop();

@@ -98,7 +98,10 @@ export function createInformer<T extends KubeObject>(
     apply(type: WatchEventType, obj: T) {
       if (stopped) return;
       const key = objectKey(obj);
-      if (type !== "DELETED") return upsert(key, obj);
+      if (type !== "DELETED") {
+        upsert(key, obj);
+        return;
+      }
       const old = store.get(key);
       if (old === undefined) return;
       store.delete(key);
@@ -109,8 +112,15 @@ export function createInformer<T extends KubeObject>(
     const old = store.get(key);
     if (old !== undefined && old.metadata?.resourceVersion === obj.metadata?.resourceVersion) return;
     store.set(key, obj);
-    if (old === undefined) emit((h) => h.onAdd?.(obj));
-    else emit((h) => h.onUpdate?.(old, obj));
+    if (old === undefined) {
+      emit((h) => h.onAdd?.(obj));
+    } else if (old.metadata?.uid !== obj.metadata?.uid) {
+      // Deleted and re-created under the same name while we were not watching: a new object, not an update.
+      emit((h) => h.onDelete?.(old));
+      emit((h) => h.onAdd?.(obj));
+    } else {
+      emit((h) => h.onUpdate?.(old, obj));
+    }
   }
 
   const loop = createWatchLoop(resource, target, opts);
