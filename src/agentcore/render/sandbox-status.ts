@@ -6,7 +6,7 @@
 import type { Condition } from "../../api/condition";
 import type { Sandbox, SandboxPhase } from "../../api/sandbox";
 import { setCondition } from "./conditions";
-import type { Pod } from "./render-pod";
+import { type Pod, SANDBOX_CONTAINER } from "./render-pod";
 
 export type SandboxStatus = NonNullable<Sandbox["status"]>;
 
@@ -32,7 +32,7 @@ export interface PodVerdict {
 export function judgePod(pod: Pod | undefined): PodVerdict {
   if (!pod) return { phase: "Pending", reason: "PodCreating", message: "creating the sandbox pod" };
   const status = pod.status ?? {};
-  const container = status.containerStatuses?.[0];
+  const container = status.containerStatuses?.find((c) => c.name === SANDBOX_CONTAINER);
   const terminated = container?.state?.terminated;
   if (status.phase === "Failed" || status.phase === "Succeeded") {
     const exit = terminated ? ` (exit code ${terminated.exitCode})` : "";

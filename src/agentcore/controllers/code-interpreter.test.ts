@@ -1,0 +1,171 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { CodeInterpreter } from "../../api/code-interpreter";
+import { CODE_INTERPRETERS, SANDBOX_CLAIMS, SANDBOXES } from "../../api/resource-types";
+import { PODS } from "../../kube/resources";
+import {
+  API,
+  adminClient,
+  apply,
+  controllerNamespace,
+  eventually,
+  kubectl,
+  pool,
+  type RunningControllers,
+  startControllers,
+  template,
+} from "./testing/controller-fixture";
+
+let ns: string;
+let controllers: RunningControllers;
+const client = adminClient();
+const sessions = client.resource(CODE_INTERPRETERS);
+const claims = client.resource(SANDBOX_CLAIMS);
+const sandboxes = client.resource(SANDBOXES);
+const pods = client.resource(PODS);
+
+beforeAll(async () => {
+  ns = await controllerNamespace("ctl-ci");
+  controllers = await startControllers(ns);
+}, 60_000);
+afterAll(async () => {
+  await controllers?.stop();
+  await kubectl(["delete", "ns", ns, "--wait=false"]);
+}, 60_000);
+
+const interpreter = (name: string, spec: Record<string, unknown> = {}) =>
+  ({
+    apiVersion: API,
+    kind: "CodeInterpreter",
+    metadata: { name, namespace: ns },
+    spec,
+  }) as unknown as CodeInterpreter;
+
+async function phase(name: string, want: string, timeoutMs = 60_000): Promise<CodeInterpreter> {
+  return eventually(
+    `${name} ${want}`,
+    async () => {
+      const s = await sessions.get(name, { namespace: ns });
+      return s.status?.phase === want ? s : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+describe("CodeInterpreter controller", () => {
+  test("a CodeInterpreter becomes Ready on a real korokd pod and reports where it serves", async () => {
+    await sessions.create(interpreter("korokd-session"), { namespace: ns });
+    const s = await phase("korokd-session", "Ready", 90_000);
+    const status = s.status ?? {};
+    expect(status).toMatchObject({
+      sandboxName: "korokd-session",
+      claimName: "korokd-session",
+      podName: "korokd-session",
+      port: 1883,
+    });
+    expect(status.conditions?.find((c) => c.type === "Ready")).toMatchObject({
+      status: "True",
+      reason: "SandboxReady",
+    });
+    const created = Date.parse(s.metadata.creationTimestamp ?? "");
+    expect(Date.parse(status.expiresAt ?? "") - created).toBe(2 * 3600 * 1000);
+    expect(status.startTime).toBeDefined();
+    // korokd answers /health only once it has loaded the JWKS mounted from the namespace's ConfigMap.
+    const health = await fetch(`http://${status.podIP}:1883/health`, { signal: AbortSignal.timeout(5_000) });
+    expect(health.status).toBe(200);
+  }, 120_000);
+
+  test("Direct mode creates the Sandbox itself, with no claim", async () => {
+    await sessions.create(
+      interpreter("direct", { sandboxTemplate: template(), provisioning: { mode: "Direct" } }),
+      { namespace: ns },
+    );
+    const s = await phase("direct", "Ready");
+    expect(s.status?.sandboxName).toBe("direct");
+    expect(s.status?.claimName).toBeUndefined();
+    const sbx = await sandboxes.get("direct", { namespace: ns });
+    expect(sbx.metadata.ownerReferences?.[0]).toMatchObject({
+      kind: "CodeInterpreter",
+      name: "direct",
+      controller: true,
+    });
+  }, 90_000);
+
+  test("without provisioning settings it takes a warm sandbox from the configured code-interpreter pool", async () => {
+    await apply(pool(ns, "code-interpreter", 1));
+    await eventually(
+      "pool ready",
+      async () => {
+        const sbx = (
+          await sandboxes.list({
+            namespace: ns,
+            labelSelector: "agentland.fl0rencess720.app/pool=code-interpreter",
+          })
+        ).items;
+        return sbx.some((x) => x.status?.phase === "Ready") ? true : undefined;
+      },
+      60_000,
+    );
+    await sessions.create(interpreter("pooled"), { namespace: ns });
+    const s = await phase("pooled", "Ready");
+    const claim = await claims.get("pooled", { namespace: ns });
+    expect(claim.spec.poolRef?.name).toBe("code-interpreter");
+    expect(claim.status?.conditions?.find((c) => c.type === "Bound")?.reason).toBe("Adopted");
+    expect(s.status?.sandboxName).not.toBe("pooled");
+  }, 90_000);
+
+  test("deleting a session cascades to claim, sandbox and pod, and nothing is left", async () => {
+    await sessions.create(interpreter("cascade", { sandboxTemplate: template() }), { namespace: ns });
+    const s = await phase("cascade", "Ready");
+    await kubectl([
+      "-n",
+      ns,
+      "delete",
+      "codeinterpreter",
+      "cascade",
+      "--cascade=foreground",
+      "--timeout=60s",
+    ]);
+    const selector = "agentland.fl0rencess720.app/session=cascade";
+    await eventually(
+      "nothing left",
+      async () => {
+        const [c, x, p] = await Promise.all([
+          claims.list({ namespace: ns, labelSelector: selector }),
+          sandboxes.list({ namespace: ns, labelSelector: selector }),
+          pods.list({ namespace: ns, fieldSelector: `metadata.name=${s.status?.podName}` }),
+        ]);
+        return c.items.length + x.items.length + p.items.length === 0 ? true : undefined;
+      },
+      60_000,
+    );
+  }, 120_000);
+
+  test("an unrunnable image fails the sandbox and the session with the reason", async () => {
+    await sessions.create(
+      interpreter("broken", {
+        sandboxTemplate: template("agentland-fixtures/no-such-image:1"),
+        provisioning: { mode: "Direct" },
+      }),
+      { namespace: ns },
+    );
+    const s = await phase("broken", "Failed");
+    const ready = s.status?.conditions?.find((c) => c.type === "Ready");
+    expect(ready?.status).toBe("False");
+    expect(ready?.reason).toBe("ErrImageNeverPull");
+    const sbx = await sandboxes.get("broken", { namespace: ns });
+    expect(sbx.status?.phase).toBe("Failed");
+    expect(sbx.status?.conditions?.[0]?.reason).toBe("ErrImageNeverPull");
+  }, 90_000);
+
+  test("a session whose pod is deleted after it served fails instead of silently losing its state", async () => {
+    await sessions.create(interpreter("fragile", { sandboxTemplate: template() }), { namespace: ns });
+    const s = await phase("fragile", "Ready");
+    await pods.delete(s.status?.podName ?? "", { namespace: ns });
+    const failed = await phase("fragile", "Failed");
+    expect(failed.status?.conditions?.find((c) => c.type === "Ready")?.reason).toBe("PodDeleted");
+    // And the sandbox did not quietly get a new pod.
+    await Bun.sleep(1_000);
+    const left = await pods.list({ namespace: ns, fieldSelector: `metadata.name=${s.status?.podName}` });
+    expect(left.items.every((p) => p.metadata?.deletionTimestamp)).toBe(true);
+  }, 90_000);
+});
