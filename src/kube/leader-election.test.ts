@@ -109,8 +109,12 @@ test("a SIGKILLed leader (no release) is replaced within the lease duration of t
   const took = (follower.terms[0]?.start ?? 0) - killed;
   // The dead leader renewed at most one retry period before the kill; the follower saw that renewal at most
   // one (jittered) retry period later and then waits a full lease duration of its own clock.
-  expect(took).toBeGreaterThanOrEqual(timing.leaseDurationMs - 1.2 * timing.retryPeriodMs - 50);
-  expect(took).toBeLessThan(timing.leaseDurationMs + 2.4 * timing.retryPeriodMs + 1_000);
+  // Never early (the leader might only be slow), and not much later than one lease duration.
+  expect(took).toBeGreaterThanOrEqual(timing.leaseDurationMs - 2 * timing.retryPeriodMs - 300);
+  expect(took).toBeLessThan(timing.leaseDurationMs + 2.4 * timing.retryPeriodMs + 2_000);
+  console.error(
+    `leader SIGKILLed; follower took over after ${Math.round(took)} ms (lease ${timing.leaseDurationMs} ms)`,
+  );
   const lease = await env.client().resource(LEASES).get("lock", { namespace: ns });
   expect(lease.spec?.holderIdentity).toStartWith("survivor_");
   await follower.elector.stop();
