@@ -68,14 +68,18 @@ export function createActivityTracker(opts: ActivityTrackerOptions): ActivityTra
 
   async function sendOnce(): Promise<void> {
     const batch: SessionActivityReport[] = [];
+    const now = opts.clock.now();
     for (const [id, e] of entries) {
-      if (e.dirty || e.inFlight > 0)
+      // Work in flight means the session is in use right now, however long ago the request began.
+      if (e.inFlight > 0) e.lastActivityAtMs = now;
+      if (e.dirty || e.inFlight > 0) {
         batch.push({
           id,
           namespace: e.namespace,
           lastActivityAtMs: e.lastActivityAtMs,
           inFlight: e.inFlight,
         });
+      }
     }
     if (batch.length === 0) return;
     const sentAt = new Map(batch.map((b) => [b.id, b.lastActivityAtMs]));

@@ -6,7 +6,10 @@ import { createSessionCache } from "./session-cache";
 function setup() {
   let now = 0;
   const cache = createSessionCache({ ttlMs: 1000, maxEntries: 3, now: () => now });
-  return { cache, advance: (ms: number) => (now += ms) };
+  const advance = (ms: number) => {
+    now += ms;
+  };
+  return { cache, advance };
 }
 
 const session = (id: string) => create(SessionSchema, { id, phase: "Ready" });
