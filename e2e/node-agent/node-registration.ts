@@ -23,9 +23,14 @@ export interface NodeIdentity {
   readonly kubeletPort: number;
 }
 
+/**
+ * CPU is advertised overcommitted (16 per core, at least 32): the agent enforces no CPU limits (see the
+ * README's known limits) and sandbox pods are mostly idle, so scheduling by the real core count would cap a
+ * 2-core test machine at a dozen warm sandboxes for no isolation benefit.
+ */
 export function nodeCapacity(): Record<string, string> {
   return {
-    cpu: String(cpus().length),
+    cpu: String(Math.max(32, cpus().length * 16)),
     memory: `${Math.floor(totalmem() / 1024)}Ki`,
     pods: "250",
     "ephemeral-storage": "100Gi",
