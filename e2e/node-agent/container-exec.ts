@@ -8,8 +8,8 @@ import { signalGroup } from "./process-group";
 
 export interface ExecTarget {
   readonly nsenter: string;
-  /** bwrap's PID 1 of the container's PID namespace, as seen from the host. */
-  readonly namespacePid: number;
+  /** The container's main process, as seen from the host (bwrap's own PID 1 has not the container's root). */
+  readonly targetPid: number;
   readonly env: Readonly<Record<string, string>>;
   readonly workingDir?: string;
   readonly user?: { readonly uid: number; readonly gid: number };
@@ -26,13 +26,13 @@ const MAX_OUTPUT = 10 * 1024;
 export function execArgv(target: ExecTarget, command: readonly string[]): string[] {
   const argv = [
     target.nsenter,
-    `--target=${target.namespacePid}`,
+    `--target=${target.targetPid}`,
     "--mount",
     "--uts",
     "--ipc",
     "--pid",
     "--root",
-    `--wd=${target.workingDir ?? "/"}`,
+    `--wdns=${target.workingDir ?? "/"}`,
     "--",
   ];
   if (target.user && target.user.uid !== 0) {

@@ -10,12 +10,15 @@ import {
   containerArgv,
 } from "./container-env";
 import type { ExecTarget } from "./container-exec";
+import { type ImageFiles, imageFileMounts, toContainerPath } from "./image-files";
 import type { ImageTarget } from "./image-map";
 import type { Container, ObjectSource, Pod, PodRuntimeInfo } from "./pod-types";
 import { type HostTree, resolvePath, rootLayoutArgs } from "./root-layout";
 import { type SandboxMount, sandboxArgv } from "./sandbox-argv";
 
 export interface HostTools {
+  /** Host paths of the checkout and Bun, shown to containers at fixed paths (image-files.ts). */
+  readonly imageFiles: ImageFiles;
   readonly bwrap: string;
   readonly setpriv: string;
   readonly nsenter: string;
@@ -40,7 +43,7 @@ export interface LaunchInput {
 export interface Launch {
   readonly argv: string[];
   readonly env: Record<string, string>;
-  readonly exec: Omit<ExecTarget, "namespacePid">;
+  readonly exec: Omit<ExecTarget, "targetPid">;
 }
 
 export interface ContainerUser {
@@ -78,16 +81,18 @@ export async function prepareLaunch(input: LaunchInput): Promise<Launch> {
     objects: input.objects,
     ...(input.signal ? { signal: input.signal } : {}),
   });
+  const inImage = (s: string) => toContainerPath(tools.imageFiles, s);
+  const imageEnv = Object.fromEntries(Object.entries(input.image.env).map(([k, v]) => [k, inImage(v)]));
   const env = {
     PATH: BASE_PATH,
     HOSTNAME: podHostname(pod),
     HOME: user.uid === 0 ? "/root" : "/",
-    ...input.image.env,
+    ...imageEnv,
     ...kubeEnv,
   };
-  const argv = containerArgv(container, input.image, env);
+  const argv = containerArgv(container, input.image, env).map(inImage);
   if (argv.length === 0) throw new ContainerConfigError("no command specified");
-  const mounts: SandboxMount[] = [];
+  const mounts: SandboxMount[] = imageFileMounts(tools.imageFiles);
   for (const m of container.volumeMounts ?? []) {
     const base = input.volumes.get(m.name);
     if (base === undefined) throw new ContainerConfigError(`volume "${m.name}" is not defined or not ready`);
@@ -101,7 +106,8 @@ export async function prepareLaunch(input: LaunchInput): Promise<Launch> {
   const termPath = resolvePath(tools.tree, container.terminationMessagePath ?? "/dev/termination-log");
   mounts.push({ hostPath: input.terminationLogFile, containerPath: termPath, readOnly: false });
   const sc = container.securityContext;
-  const workingDir = container.workingDir || input.image.workingDir;
+  const imageDir = input.image.workingDir === undefined ? undefined : inImage(input.image.workingDir);
+  const workingDir = container.workingDir || imageDir;
   const layoutTargets = mounts.map((m) => m.containerPath).filter((p) => !p.startsWith("/dev/"));
   const sandbox = sandboxArgv({
     bwrap: tools.bwrap,

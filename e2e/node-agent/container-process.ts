@@ -6,7 +6,7 @@
  * the PID namespace and with it anything that escaped into another group.
  */
 import { closeSync, openSync } from "node:fs";
-import { groupMembers, signalGroup, signalPids } from "./process-group";
+import { firstChild, groupMembers, signalGroup, signalPids } from "./process-group";
 
 export interface ExitInfo {
   /** As a container runtime reports it: the process's code, or 128 + signal number. */
@@ -17,8 +17,10 @@ export interface ExitInfo {
 export interface ContainerProcess {
   /** bwrap's pid; also the process group id. */
   readonly pid: number;
-  /** Resolves once bwrap reported its PID 1 inside the namespace (for `nsenter`), undefined if it failed. */
+  /** Resolves once bwrap reported its PID 1 inside the namespace, undefined if it failed. */
   readonly namespacePid: Promise<number | undefined>;
+  /** The container's main process (what `nsenter` targets: it has the container's root and cwd). */
+  mainPid(): Promise<number | undefined>;
   readonly exited: Promise<ExitInfo>;
   /** SIGTERM the group (not bwrap), SIGKILL after `graceMs`; resolves when everything has exited. */
   stop(graceMs: number): Promise<ExitInfo>;
@@ -62,6 +64,16 @@ export function startContainerProcess(opts: StartOptions): ContainerProcess {
   return {
     pid,
     namespacePid,
+    async mainPid() {
+      const ns = await namespacePid;
+      // bwrap forks the main process right after reporting; give it a moment to appear.
+      for (let i = 0; ns !== undefined && i < 50; i++) {
+        const pid = firstChild(ns);
+        if (pid !== undefined) return pid;
+        await Bun.sleep(20);
+      }
+      return undefined;
+    },
     exited,
     async stop(graceMs) {
       const inner = await Promise.race([namespacePid, Bun.sleep(200).then(() => undefined)]);

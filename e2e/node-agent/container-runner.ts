@@ -74,10 +74,10 @@ export function createContainerRunner(deps: RunnerDeps): ContainerRunner {
     podIP: deps.podIP,
     container: c,
     exec: async (command, timeoutMs, signal) => {
-      const pid = proc ? await proc.namespacePid : undefined;
+      const pid = proc ? await proc.mainPid() : undefined;
       if (pid === undefined || !launched)
         return { exitCode: 126, output: "container is not running", timedOut: false };
-      return execInContainer({ ...launched.exec, namespacePid: pid }, command, timeoutMs, signal);
+      return execInContainer({ ...launched.exec, targetPid: pid }, command, timeoutMs, signal);
     },
   });
 

@@ -55,6 +55,7 @@ export async function startNodeAgent(s: AgentSettings, log: Logger = jsonLogger)
     setpriv: tool("setpriv"),
     nsenter: tool("nsenter"),
     tree: hostTree("/"),
+    imageFiles: { repo: s.repo, bun: s.bun },
   };
   const podsDir = join(s.stateDir, "pods");
   const killed = cleanStaleState(podsDir);

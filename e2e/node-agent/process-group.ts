@@ -37,6 +37,16 @@ export function groupMembers(pgid: number): number[] {
     .map((p) => p.pid);
 }
 
+/** The first child of a process (bwrap's PID 1 → the container's main process), if any. */
+export function firstChild(pid: number): number | undefined {
+  try {
+    const first = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ")[0];
+    return first ? Number(first) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** True while a process exists and is not a zombie waiting to be reaped. */
 export function isRunning(pid: number): boolean {
   const info = readProc(pid);

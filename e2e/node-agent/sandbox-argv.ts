@@ -43,7 +43,16 @@ export interface SandboxSpec {
 const cap = (c: string) => `CAP_${c.toUpperCase().replace(/^CAP_/, "")}`;
 
 export function sandboxArgv(spec: SandboxSpec): string[] {
-  const a: string[] = [spec.bwrap, "--die-with-parent", "--unshare-pid", "--unshare-uts", "--unshare-ipc"];
+  // fd 3 is where container-process.ts reads bwrap's report of the namespace's PID 1 (for nsenter).
+  const a: string[] = [
+    spec.bwrap,
+    "--die-with-parent",
+    "--info-fd",
+    "3",
+    "--unshare-pid",
+    "--unshare-uts",
+    "--unshare-ipc",
+  ];
   a.push("--hostname", spec.hostname, "--dev", "/dev", "--proc", "/proc");
   a.push("--perms", "1777", "--dir", "/tmp", "--perms", "0755", "--dir", "/run");
   a.push(...spec.layout);
