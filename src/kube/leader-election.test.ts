@@ -140,3 +140,18 @@ test("a leader whose renewals fail past the renew deadline stops leading before 
   }
   await Promise.all([cut.elector.stop(), other.elector.stop()]);
 }, 60_000);
+
+test("a leader that sees another holder on the Lease steps down at once and does not take it back", async () => {
+  const ns = await env.cluster.createNamespace("lease-usurped");
+  const a = candidate(ns, env.client(), "a");
+  await eventually("a leads", () => leading(a));
+  const leases = env.client().resource(LEASES);
+  const lease = await leases.get("lock", { namespace: ns });
+  await leases.update({ ...lease, spec: { ...lease.spec, holderIdentity: "intruder" } });
+  const usurped = performance.now();
+  await eventually("a steps down", () => !leading(a), timing.renewDeadlineMs);
+  // Noticed at its next renewal, not at the renew deadline.
+  expect((a.terms[0]?.end ?? 0) - usurped).toBeLessThan(timing.renewDeadlineMs);
+  expect((await leases.get("lock", { namespace: ns })).spec?.holderIdentity).toBe("intruder");
+  await a.elector.stop();
+}, 30_000);

@@ -5,7 +5,7 @@
  * - every write carries the resourceVersion it read, so two candidates can never both win;
  * - the leader renews every `retryPeriodMs`; if no renewal succeeds for `renewDeadlineMs` it stops
  *   leading at once (its `signal` aborts) — before any candidate can consider the Lease expired,
- *   because `renewDeadlineMs < leaseDurationMs`;
+ *   because `renewDeadlineMs < leaseDurationMs`; it also stops as soon as it sees another holder;
  * - `stop()` releases the Lease (empty holder) so a candidate takes over at its next retry.
  */
 import type { V1Lease } from "@kubernetes/client-node";
@@ -66,32 +66,17 @@ export function createLeaderElector(opts: LeaderElectionOptions): LeaderElector 
   let observed: { record: string; at: number } | undefined;
   let leading: AbortController | undefined;
   let lastRenew = 0;
+  let supplanted = false;
   let running: Promise<void> | undefined;
 
   /** One attempt to acquire or renew; true when we hold the Lease afterwards. */
   async function tryAcquireOrRenew(timeoutMs: number): Promise<boolean> {
-    const now = clock.now();
     const call = { namespace: opts.namespace, signal: stopper.signal, timeoutMs };
-    let lease: Lease;
-    try {
-      lease = await leases.get(opts.name, call);
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      const spec = {
-        holderIdentity: opts.identity,
-        leaseDurationSeconds: Math.ceil(leaseMs / 1000),
-        acquireTime: microTime(now),
-        renewTime: microTime(now),
-        leaseTransitions: 0,
-      };
-      try {
-        await leases.create({ metadata: { name: opts.name, namespace: opts.namespace }, spec }, call);
-      } catch (e) {
-        if (isAlreadyExists(e)) return false;
-        throw e;
-      }
-      return true;
-    }
+    const lease = await leases.get(opts.name, call).catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+    if (lease === undefined) return write(undefined, call);
     const spec = lease.spec ?? {};
     const record = JSON.stringify([
       spec.holderIdentity,
@@ -101,26 +86,40 @@ export function createLeaderElector(opts: LeaderElectionOptions): LeaderElector 
     ]);
     if (observed?.record !== record) observed = { record, at: clock.monotonic() };
     const holder = spec.holderIdentity ?? "";
-    const ours = holder === opts.identity;
-    if (holder !== "" && !ours && clock.monotonic() - observed.at < leaseMs) return false;
+    if (holder !== "" && holder !== opts.identity) {
+      // Someone else holds it. A leader that sees this has lost and must not grab it back.
+      if (leading) supplanted = true;
+      if (leading || clock.monotonic() - observed.at < leaseMs) return false;
+    }
+    return write(lease, call);
+  }
+
+  /** Creates the Lease, or updates it under its resourceVersion; a lost race is `false`, not an error. */
+  async function write(
+    lease: Lease | undefined,
+    call: { namespace: string; signal: AbortSignal; timeoutMs: number },
+  ) {
+    const now = microTime(clock.now());
+    const spec = lease?.spec ?? {};
+    const ours = lease !== undefined && spec.holderIdentity === opts.identity;
     const next: Lease = {
-      ...lease,
+      metadata: lease?.metadata ?? { name: opts.name, namespace: opts.namespace },
       spec: {
         ...spec,
         holderIdentity: opts.identity,
         leaseDurationSeconds: Math.ceil(leaseMs / 1000),
-        renewTime: microTime(now),
-        acquireTime: ours ? (spec.acquireTime ?? microTime(now)) : microTime(now),
-        leaseTransitions: ours ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? 0) + 1,
+        renewTime: now,
+        acquireTime: ours ? (spec.acquireTime ?? now) : now,
+        leaseTransitions: lease === undefined ? 0 : (spec.leaseTransitions ?? 0) + (ours ? 0 : 1),
       },
     };
     try {
-      await leases.update(next, call);
+      await (lease === undefined ? leases.create(next, call) : leases.update(next, call));
+      return true;
     } catch (err) {
-      if (isConflict(err)) return false;
+      if (isConflict(err) || isAlreadyExists(err)) return false;
       throw err;
     }
-    return true;
   }
 
   const attempt = async (timeoutMs: number): Promise<boolean> => {
@@ -135,6 +134,7 @@ export function createLeaderElector(opts: LeaderElectionOptions): LeaderElector 
 
   async function lead(): Promise<void> {
     leading = new AbortController();
+    supplanted = false;
     lastRenew = clock.monotonic();
     opts.onStartedLeading(leading.signal);
     while (!stopper.signal.aborted) {
@@ -142,7 +142,7 @@ export function createLeaderElector(opts: LeaderElectionOptions): LeaderElector 
       if (stopper.signal.aborted) break;
       const left = renewDeadlineMs - (clock.monotonic() - lastRenew);
       if (left > 0 && (await attempt(Math.max(1, left)))) lastRenew = clock.monotonic();
-      if (clock.monotonic() - lastRenew >= renewDeadlineMs) break;
+      if (supplanted || clock.monotonic() - lastRenew >= renewDeadlineMs) break;
     }
     const ended = leading;
     leading = undefined;
