@@ -21,15 +21,23 @@ import {
 } from "../../src/korokd/korokd-test-kit";
 
 const PYTHON = "/usr/bin/python3";
-const CONTEXT_RUNS = 2000;
-const ONE_SHOT_RUNS = 80;
+const CONTEXT_RUNS = 1500;
+const CONTEXT_WARMUP = 300;
+const ONE_SHOT_RUNS = 60;
+const ONE_SHOT_WARMUP = 5;
 /** Pause between one-shot runs, as between an agent's calls; lets the next interpreter finish booting. */
-const ONE_SHOT_GAP_MS = 40;
+const ONE_SHOT_GAP_MS = 30;
 
 interface Row {
   readonly name: string;
   readonly p50: number;
   readonly p99: number;
+}
+
+interface Subject {
+  readonly name: string;
+  /** One measured operation; `i` is the iteration. */
+  readonly once: (i: number) => Promise<void>;
 }
 
 const metrics: { metric: string; value: number; unit: string }[] = [];
@@ -39,20 +47,25 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
 
-async function sample(
-  runs: number,
-  once: (i: number) => Promise<void>,
-  gapMs = 0,
-): Promise<Row & { all: number[] }> {
-  const all: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await once(i);
-    all.push(performance.now() - t0);
-    if (gapMs > 0) await Bun.sleep(gapMs);
+/**
+ * Runs the subjects in turn, rotating which goes first, so that a shared machine's changing load hits
+ * subject and baseline alike and their ratio stays meaningful. Warm-up iterations are not recorded.
+ */
+async function interleave(subjects: readonly Subject[], runs: number, warmup: number, gapMs: number) {
+  const samples = subjects.map(() => [] as number[]);
+  for (let i = 0; i < warmup + runs; i++) {
+    for (let k = 0; k < subjects.length; k++) {
+      const index = (i + k) % subjects.length;
+      const t0 = performance.now();
+      await (subjects[index] as Subject).once(i);
+      if (i >= warmup) (samples[index] as number[]).push(performance.now() - t0);
+      if (gapMs > 0) await Bun.sleep(gapMs);
+    }
   }
-  all.sort((a, b) => a - b);
-  return { name: "", p50: percentile(all, 50), p99: percentile(all, 99), all };
+  return subjects.map((subject, index): Row => {
+    const sorted = (samples[index] as number[]).sort((a, b) => a - b);
+    return { name: subject.name, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  });
 }
 
 /** The executable as the project builds it; `splitting` puts each mode in a chunk loaded on demand. */
@@ -103,7 +116,7 @@ function execute(url: string, token: string, body: unknown): Promise<Record<stri
 }
 
 /** The floor: a warm python3 that execs each line it reads and answers on the same pipes. */
-async function rawPipeBaseline(): Promise<Row> {
+function rawPipe(): Subject & { stop(): void } {
   const loop = "import sys\nfor line in sys.stdin:\n    exec(line)\n    sys.stdout.flush()";
   const proc = Bun.spawn({
     cmd: [PYTHON, "-u", "-c", loop],
@@ -112,62 +125,58 @@ async function rawPipeBaseline(): Promise<Row> {
     stderr: "inherit",
   });
   const reader = proc.stdout.getReader();
-  const once = async () => {
-    proc.stdin.write("print(1+1)\n");
-    await proc.stdin.flush();
-    let got = "";
-    while (!got.endsWith("\n")) got += new TextDecoder().decode((await reader.read()).value);
-    if (got !== "2\n") throw new Error(`raw pipe answered ${JSON.stringify(got)}`);
+  const decoder = new TextDecoder();
+  return {
+    name: "raw pipe to warm python3",
+    async once() {
+      proc.stdin.write("print(1+1)\n");
+      await proc.stdin.flush();
+      let got = "";
+      while (!got.endsWith("\n")) got += decoder.decode((await reader.read()).value);
+      if (got !== "2\n") throw new Error(`raw pipe answered ${JSON.stringify(got)}`);
+    },
+    stop: () => proc.kill(),
   };
-  await sample(300, once);
-  const row = await sample(CONTEXT_RUNS, once);
-  proc.kill();
-  return { ...row, name: "raw pipe to warm python3" };
 }
 
-async function contextRoundTrip(
-  url: string,
-  key: SigningKey,
-  language: string,
-  code: string,
-  expect: string,
-) {
+async function inContext(url: string, key: SigningKey, language: string, code: string): Promise<Subject> {
   const create = await fetch(`${url}/api/contexts`, {
     method: "POST",
     headers: { authorization: `Bearer ${await mintToken(key)}`, "content-type": "application/json" },
     body: JSON.stringify({ language }),
   });
   const { id } = (await create.json()) as { id: string };
-  const minted = await tokens(key, CONTEXT_RUNS + 300);
-  const once = async (i: number) => {
-    const result = await execute(url, minted[i] as string, { language, code, context_id: id });
-    if (result["stdout"] !== expect) throw new Error(`context answered ${JSON.stringify(result)}`);
+  const minted = await tokens(key, CONTEXT_RUNS + CONTEXT_WARMUP);
+  return {
+    name: `korokd context ${language} ${code}`,
+    async once(i) {
+      const result = await execute(url, minted[i] as string, { language, code, context_id: id });
+      if (result["stdout"] !== "2\n") throw new Error(`context answered ${JSON.stringify(result)}`);
+    },
   };
-  await sample(300, (i) => once(CONTEXT_RUNS + i));
-  return await sample(CONTEXT_RUNS, once);
 }
 
-async function oneShot(url: string, key: SigningKey, env?: Record<string, string>): Promise<Row> {
-  const minted = await tokens(key, ONE_SHOT_RUNS + 10);
+async function oneShot(url: string, key: SigningKey, name: string, env?: Record<string, string>) {
+  const minted = await tokens(key, ONE_SHOT_RUNS + ONE_SHOT_WARMUP);
   const body = { language: "python", code: "print(1+1)", ...(env ? { env } : {}) };
-  const once = async (i: number) => {
-    const result = await execute(url, minted[i] as string, body);
-    if (result["stdout"] !== "2\n") throw new Error(`one-shot answered ${JSON.stringify(result)}`);
+  return {
+    name,
+    async once(i: number) {
+      const result = await execute(url, minted[i] as string, body);
+      if (result["stdout"] !== "2\n") throw new Error(`one-shot answered ${JSON.stringify(result)}`);
+    },
   };
-  await sample(10, (i) => once(ONE_SHOT_RUNS + i), ONE_SHOT_GAP_MS);
-  return { ...(await sample(ONE_SHOT_RUNS, once, ONE_SHOT_GAP_MS)), name: "" };
 }
 
-async function spawnPythonBaseline(): Promise<Row> {
-  const once = async () => {
+const spawnPython: Subject = {
+  name: "spawn python3 -c",
+  async once() {
     const proc = Bun.spawn({ cmd: [PYTHON, "-c", "print(1+1)"], stdout: "pipe", stderr: "inherit" });
     const out = await new Response(proc.stdout).text();
     await proc.exited;
     if (out !== "2\n") throw new Error(`python3 -c answered ${JSON.stringify(out)}`);
-  };
-  await sample(10, once, ONE_SHOT_GAP_MS);
-  return { ...(await sample(ONE_SHOT_RUNS, once, ONE_SHOT_GAP_MS)), name: "spawn python3 -c" };
-}
+  },
+};
 
 function childrenRssKiB(parent: number): number {
   let total = 0;
@@ -199,21 +208,25 @@ async function main() {
       await Bun.sleep(1500);
       const warmKiB = childrenRssKiB(korokd.pid);
 
-      const raw = await rawPipeBaseline();
-      const py = {
-        ...(await contextRoundTrip(korokd.url, keys.key, "python", "print(1+1)", "2\n")),
-        name: "korokd context python print(1+1)",
-      };
-      const js = {
-        ...(await contextRoundTrip(korokd.url, keys.key, "javascript", "console.log(1+1)", "2\n")),
-        name: "korokd context javascript console.log(1+1)",
-      };
-      const spawned = await spawnPythonBaseline();
-      const warm = { ...(await oneShot(korokd.url, keys.key)), name: "korokd one-shot python (pre-started)" };
-      const cold = {
-        ...(await oneShot(korokd.url, keys.key, { BENCH: "1" })),
-        name: "korokd one-shot python (cold: request env)",
-      };
+      const pipe = rawPipe();
+      const contexts = [
+        pipe,
+        await inContext(korokd.url, keys.key, "python", "print(1+1)"),
+        await inContext(korokd.url, keys.key, "javascript", "console.log(1+1)"),
+      ];
+      const [raw, py, js] = (await interleave(contexts, CONTEXT_RUNS, CONTEXT_WARMUP, 0)) as [Row, Row, Row];
+      pipe.stop();
+      const shots = [
+        spawnPython,
+        await oneShot(korokd.url, keys.key, "korokd one-shot python (pre-started)"),
+        await oneShot(korokd.url, keys.key, "korokd one-shot python (cold: request env)", { BENCH: "1" }),
+      ];
+      const [spawned, warm, cold] = (await interleave(
+        shots,
+        ONE_SHOT_RUNS,
+        ONE_SHOT_WARMUP,
+        ONE_SHOT_GAP_MS,
+      )) as [Row, Row, Row];
 
       printTable([raw, py, js, spawned, warm, cold]);
       console.log(
