@@ -1,7 +1,7 @@
 import { beforeAll, expect, test } from "bun:test";
 import { isAlreadyExists, isConflict, isInvalid, isNotFound, KubeError } from "./kube-error";
 import { CONFIG_MAPS } from "./resources";
-import { kubeTestEnv } from "./testdata/kube-test-env";
+import { eventually, kubeTestEnv } from "./testdata/kube-test-env";
 import { ensureWidgetCrd, WIDGETS } from "./testdata/widget-crd";
 
 const env = kubeTestEnv();
@@ -160,3 +160,35 @@ test("a namespaced call without a namespace fails before sending", async () => {
   const err = await configMaps.create({ metadata: { name: "x" } }).catch((e: unknown) => e);
   expect(err).toMatchObject({ code: 0, reason: "BadRequest" });
 });
+
+test("delete propagation: Orphan keeps dependents (owner reference removed), Background lets the GC delete them", async () => {
+  const owner = (name: string) => configMaps.create({ metadata: { name } }, { namespace: ns });
+  const dependent = (name: string, o: Awaited<ReturnType<typeof owner>>) =>
+    configMaps.create(
+      {
+        metadata: {
+          name,
+          ownerReferences: [
+            { apiVersion: "v1", kind: "ConfigMap", name: o.metadata?.name ?? "", uid: o.metadata?.uid ?? "" },
+          ],
+        },
+      },
+      { namespace: ns },
+    );
+  const orphaner = await owner("orphan-owner");
+  await dependent("orphan-dependent", orphaner);
+  await configMaps.delete("orphan-owner", { namespace: ns, propagationPolicy: "Orphan" });
+  await eventually("owner gone, dependent released", async () => {
+    const dep = await configMaps.get("orphan-dependent", { namespace: ns });
+    return (dep.metadata?.ownerReferences ?? []).length === 0;
+  });
+  const cascader = await owner("cascade-owner");
+  await dependent("cascade-dependent", cascader);
+  await configMaps.delete("cascade-owner", { namespace: ns, propagationPolicy: "Background" });
+  await eventually("dependent collected", () =>
+    configMaps.get("cascade-dependent", { namespace: ns }).then(
+      () => false,
+      (e: unknown) => isNotFound(e),
+    ),
+  );
+}, 60_000);
