@@ -1,0 +1,334 @@
+/**
+ * End to end, on the platform exactly as command A brings it up (manifests applied with kubectl, the
+ * control plane running as pods on the host-process node, in-cluster config, Services): code runs, warm
+ * pools, agent invocations, GC, security and resilience, all through the gateway pods' real addresses.
+ */
+import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { join } from "node:path";
+import { testCluster } from "./harness/test-cluster";
+import { bringUpPlatform, type Platform, SANDBOX_NS, SYSTEM_NS } from "./platform/bring-up-platform";
+
+setDefaultTimeout(120_000);
+
+let platform: Platform;
+let gw = "";
+
+const auth = () => ({ authorization: `Bearer ${platform.apiKey}` });
+
+async function run(body: Record<string, unknown>, headers: Record<string, string> = {}, base = gw) {
+  const res = await fetch(`${base}/api/code-runner/run`, {
+    method: "POST",
+    headers: { ...auth(), "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  return { res, json: (await res.json()) as Record<string, unknown> };
+}
+
+async function names(kind: string): Promise<string[]> {
+  const out = await platform.kubectl([
+    "-n",
+    SANDBOX_NS,
+    "get",
+    kind,
+    "-o",
+    "jsonpath={.items[*].metadata.name}",
+  ]);
+  return out.split(" ").filter((s) => s !== "");
+}
+
+async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    await Bun.sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+beforeAll(async () => {
+  const cluster = testCluster();
+  platform = await bringUpPlatform(cluster, () => {});
+  gw = platform.gatewayUrls[0] ?? "";
+  await platform.kubectl(["apply", "-f", join(import.meta.dir, "fixtures/echo-runtime.yaml")]);
+  await platform.kubectl([
+    "-n",
+    SANDBOX_NS,
+    "wait",
+    "--for=condition=Ready",
+    "sandboxpool/e2e-echo",
+    "--timeout=120s",
+  ]);
+}, 400_000);
+
+describe("code runs through the gateway", () => {
+  test("a new session runs Python; sending x-agentland-session back reuses the same sandbox", async () => {
+    const first = await run({ language: "python", code: "import socket; print(socket.gethostname())" });
+    expect(first.res.status).toBe(200);
+    expect(first.json["exit_code"]).toBe(0);
+    const session = first.res.headers.get("x-agentland-session") ?? "";
+    expect(session).toMatch(/^ci-[a-z2-7]{21}$/);
+    const again = await run(
+      { language: "python", code: "import socket; print(socket.gethostname())" },
+      {
+        "x-agentland-session": session,
+      },
+    );
+    expect(again.res.headers.get("x-agentland-session")).toBe(session);
+    expect(again.json["stdout"]).toBe(first.json["stdout"]);
+  });
+
+  test("bash and JavaScript run too; a non-zero exit is a 200 carrying the exit code", async () => {
+    const bash = await run({ language: "bash", code: "echo $((6*7)); exit 3" });
+    expect(bash.json).toMatchObject({ exit_code: 3, stdout: "42\n" });
+    const js = await run({ language: "javascript", code: "console.log([1,2,3].map(x => x * 2).join(','))" });
+    expect(js.json).toMatchObject({ exit_code: 0, stdout: "2,4,6\n" });
+  });
+
+  test("a stateful context keeps variables across calls", async () => {
+    const first = await run({ language: "python", code: "print('warm')" });
+    const session = first.res.headers.get("x-agentland-session") ?? "";
+    const ctx = await fetch(`${gw}/api/code-runner/contexts`, {
+      method: "POST",
+      headers: { ...auth(), "content-type": "application/json", "x-agentland-session": session },
+      body: JSON.stringify({ language: "python" }),
+    });
+    expect(ctx.status).toBe(201);
+    const { id } = (await ctx.json()) as { id: string };
+    const headers = { "x-agentland-session": session };
+    await run({ language: "python", code: "counter = 41", context_id: id }, headers);
+    const next = await run(
+      { language: "python", code: "counter += 1\nprint(counter)", context_id: id },
+      headers,
+    );
+    expect(next.json["stdout"]).toBe("42\n");
+  });
+
+  test("SSE streams output before the run ends and closes with an exit event", async () => {
+    const res = await fetch(`${gw}/api/code-runner/run`, {
+      method: "POST",
+      headers: { ...auth(), "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({
+        language: "python",
+        code: "import time\nprint('first', flush=True)\ntime.sleep(1.5)\nprint('second', flush=True)",
+      }),
+    });
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    const started = Date.now();
+    let text = "";
+    let firstAt = 0;
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+      if (!firstAt && text.includes("first")) firstAt = Date.now() - started;
+    }
+    const total = Date.now() - started;
+    expect(firstAt).toBeGreaterThan(0);
+    expect(total - firstAt).toBeGreaterThan(1_000);
+    expect(text).toContain("event: exit");
+  });
+});
+
+describe("warm pool", () => {
+  test("a new session's pod comes from the pool (its claim names it) and the pool refills", async () => {
+    const before = new Set(await names("sandboxes"));
+    const { res } = await run({ language: "python", code: "print(1)" });
+    const session = res.headers.get("x-agentland-session") ?? "";
+    const ci = JSON.parse(
+      await platform.kubectl(["-n", SANDBOX_NS, "get", "codeinterpreter", session, "-o", "json"]),
+    ) as { status: { sandboxName: string; claimName: string } };
+    expect(ci.status.claimName).toBeTruthy();
+    expect(before.has(ci.status.sandboxName)).toBe(true); // it existed, warm, before the request
+    await platform.kubectl([
+      "-n",
+      SANDBOX_NS,
+      "wait",
+      "--for=jsonpath={.status.availableReplicas}=3",
+      "sandboxpool/code-interpreter",
+      "--timeout=60s",
+    ]);
+  });
+});
+
+describe("agent invocation", () => {
+  test("method, path, query and body reach the agent unchanged", async () => {
+    for (const method of ["GET", "POST", "PUT", "DELETE"]) {
+      const res = await fetch(`${gw}/api/agent-sessions/invocations/v1/items/7?x=1&y=two`, {
+        method,
+        headers: { ...auth(), "x-agentland-runtime": "e2e-echo", "content-type": "text/plain" },
+        ...(method === "GET" ? {} : { body: `payload-${method}` }),
+      });
+      expect(res.status).toBe(200);
+      const echo = (await res.json()) as { method: string; path: string; query: string; body: string };
+      expect(echo.method).toBe(method);
+      expect(echo.path).toBe("/v1/items/7");
+      expect(echo.query).toContain("x=1&y=two");
+      expect(echo.body).toBe(method === "GET" ? "" : `payload-${method}`);
+    }
+  });
+});
+
+describe("security", () => {
+  test("a request without an API key is refused", async () => {
+    const res = await fetch(`${gw}/api/code-runner/run`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ language: "python", code: "print(1)" }),
+    });
+    expect(res.status).toBe(401);
+  });
+
+  test("runtime_namespace outside the allow-list is refused and nothing is created", async () => {
+    const before = await platform.kubectl(["get", "agentsessions", "-A", "-o", "name"]);
+    const res = await fetch(
+      `${gw}/api/agent-sessions/invocations/x?runtime=e2e-echo&runtime_namespace=kube-system`,
+      {
+        headers: auth(),
+      },
+    );
+    expect(res.status).toBe(403);
+    expect(await platform.kubectl(["get", "agentsessions", "-A", "-o", "name"])).toBe(before);
+  });
+
+  test("a token the gateway minted for one sandbox is rejected by another sandbox", async () => {
+    const res = await fetch(`${gw}/api/agent-sessions/invocations/capture`, {
+      headers: { ...auth(), "x-agentland-runtime": "e2e-echo" },
+    });
+    const echo = (await res.json()) as { headers: Record<string, string> };
+    const token = echo.headers["authorization"] ?? "";
+    expect(token).toStartWith("Bearer ey");
+    expect(token).not.toContain(platform.apiKey); // the client's own credential is never forwarded
+    const korokdIp = (
+      await platform.kubectl([
+        "-n",
+        SANDBOX_NS,
+        "get",
+        "pods",
+        "-l",
+        "agentland.fl0rencess720.app/pool=code-interpreter",
+        "-o",
+        "jsonpath={.items[0].status.podIP}",
+      ])
+    ).trim();
+    const direct = await fetch(`http://${korokdIp}:1883/api/execute`, {
+      method: "POST",
+      headers: { authorization: token, "content-type": "application/json" },
+      body: JSON.stringify({ language: "python", code: "print('should not run')" }),
+    });
+    expect(direct.status).toBe(401);
+    expect(((await direct.json()) as { error: { code: string } }).error.code).toBe("token_wrong_audience");
+  });
+
+  test("sandbox pods run in a namespace enforcing the restricted Pod Security Standard", async () => {
+    const ns = JSON.parse(await platform.kubectl(["get", "namespace", SANDBOX_NS, "-o", "json"])) as {
+      metadata: { labels: Record<string, string> };
+    };
+    expect(ns.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+    expect((await names("pods")).length).toBeGreaterThan(0); // every one of them was admitted under it
+  });
+});
+
+describe("garbage collection", () => {
+  test("an idle agent session disappears with its claim, sandbox and pod", async () => {
+    const res = await fetch(`${gw}/api/agent-sessions/invocations/hello`, {
+      headers: { ...auth(), "x-agentland-runtime": "e2e-echo" },
+    });
+    const session = res.headers.get("x-agentland-session") ?? "";
+    const ags = JSON.parse(
+      await platform.kubectl(["-n", SANDBOX_NS, "get", "agentsession", session, "-o", "json"]),
+    ) as {
+      status: { sandboxName: string; podName: string; claimName?: string };
+    };
+    await eventually(
+      "the idle session and everything it owned to be deleted",
+      async () => {
+        const [sessions, sandboxes, pods, claims] = await Promise.all([
+          names("agentsessions"),
+          names("sandboxes"),
+          names("pods"),
+          names("sandboxclaims"),
+        ]);
+        const left =
+          sessions.includes(session) ||
+          sandboxes.includes(ags.status.sandboxName) ||
+          pods.includes(ags.status.podName) ||
+          (ags.status.claimName !== undefined && claims.includes(ags.status.claimName));
+        return left ? undefined : true;
+      },
+      90_000,
+    );
+  });
+});
+
+describe("resilience", () => {
+  test("deleting the leading agentcore pod during session creations: each request succeeds or fails clearly", async () => {
+    const lease = JSON.parse(
+      await platform.kubectl(["-n", SYSTEM_NS, "get", "lease", "agentland-agentcore", "-o", "json"]),
+    ) as { spec: { holderIdentity: string } };
+    const leaderPod = lease.spec.holderIdentity.split("_")[0] ?? "";
+    const results: number[] = [];
+    const load = (async () => {
+      for (let i = 0; i < 12; i++) {
+        const { res, json } = await run({ language: "python", code: "print(1)" });
+        results.push(res.status);
+        if (res.status !== 200) expect(typeof (json["error"] as { code?: string })?.code).toBe("string");
+        // Sessions count against the principal's quota: end each one.
+        const id = res.headers.get("x-agentland-session");
+        if (id) await fetch(`${gw}/api/sessions/${id}`, { method: "DELETE", headers: auth() });
+      }
+    })();
+    await Bun.sleep(500);
+    await platform.kubectl(["-n", SYSTEM_NS, "delete", "pod", leaderPod, "--wait=false"]);
+    await load;
+    expect(results.filter((s) => s === 200).length).toBeGreaterThan(0);
+    expect(results.every((s) => s === 200 || s >= 500)).toBe(true);
+    // The new leader keeps the pool full and nothing is orphaned: every sandbox is owned by a pool or a claim.
+    await platform.kubectl([
+      "-n",
+      SYSTEM_NS,
+      "wait",
+      "--for=condition=Available",
+      "deploy/agentland-agentcore",
+      "--timeout=120s",
+    ]);
+    const sandboxes = JSON.parse(
+      await platform.kubectl(["-n", SANDBOX_NS, "get", "sandboxes", "-o", "json"]),
+    ) as {
+      items: Array<{ metadata: { ownerReferences?: Array<{ kind: string }> } }>;
+    };
+    for (const s of sandboxes.items) expect(s.metadata.ownerReferences?.length ?? 0).toBeGreaterThan(0);
+  });
+
+  test("deleting one gateway pod: traffic continues through the other", async () => {
+    const ips = platform.gatewayUrls;
+    expect(ips.length).toBe(2);
+    const victim = (
+      await platform.kubectl([
+        "-n",
+        SYSTEM_NS,
+        "get",
+        "pods",
+        `--field-selector=status.podIP=${new URL(ips[0] ?? "").hostname}`,
+        "-o",
+        "name",
+      ])
+    ).trim();
+    const survivor = ips[1] ?? "";
+    const first = await run({ language: "python", code: "print(1)" }, {}, ips[0]);
+    const session = { "x-agentland-session": first.res.headers.get("x-agentland-session") ?? "" };
+    await platform.kubectl(["-n", SYSTEM_NS, "delete", victim, "--wait=false"]);
+    // Sessions live in Kubernetes objects, so the surviving replica serves the session the other created.
+    for (let i = 0; i < 5; i++) {
+      const { res, json } = await run({ language: "python", code: "print(6*7)" }, session, survivor);
+      expect(res.status).toBe(200);
+      expect(json["stdout"]).toBe("42\n");
+    }
+  });
+});
