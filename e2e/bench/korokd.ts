@@ -14,6 +14,7 @@ import { join } from "node:path";
 import {
   createTestKeys,
   mintToken,
+  removeTempDirs,
   rssKiB,
   type SigningKey,
   spawnKorokd,
@@ -260,7 +261,7 @@ async function main() {
       metric("warm_interpreters_rss", warmKiB / 1024, "MiB");
     } finally {
       await korokd.stop();
-      rmSync(keys.dir, { recursive: true, force: true });
+      removeTempDirs();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -3,7 +3,7 @@
  * korokd started in-process (real socket) or as its own process, and /proc helpers to prove that
  * processes are gone. Not imported by korokd itself.
  */
-import { mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
@@ -17,6 +17,20 @@ export const POD_NAME = "pod-a";
 export const AUDIENCE = `${POD_NAMESPACE}/${POD_NAME}`;
 export const ISSUER = "agentland-gateway";
 const REPO_ROOT = join(import.meta.dir, "../..");
+
+const tempDirs: string[] = [];
+
+/** A fresh directory under the system temp dir; `removeTempDirs` deletes it. */
+export function tempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+/** Deletes every directory `tempDir` made so far (call it in `afterAll`). */
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
 
 export interface SigningKey {
   readonly kid: string;
@@ -43,7 +57,7 @@ export function writeJwks(path: string, keys: readonly SigningKey[]): void {
 }
 
 export async function createTestKeys(): Promise<TestKeys> {
-  const dir = mkdtempSync(join(tmpdir(), "korokd-keys-"));
+  const dir = tempDir("korokd-keys-");
   const jwksPath = join(dir, "jwks.json");
   const key = await createSigningKey();
   writeJwks(jwksPath, [key]);
@@ -101,7 +115,7 @@ export async function startTestKorokd(
   keys?: TestKeys,
 ): Promise<TestKorokd> {
   const testKeys = keys ?? (await createTestKeys());
-  const workspace = mkdtempSync(join(tmpdir(), "korokd-ws-"));
+  const workspace = tempDir("korokd-ws-");
   const settings = korokdSettings(
     {
       "listen-host": "127.0.0.1",

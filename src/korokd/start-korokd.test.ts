@@ -6,6 +6,7 @@ import {
   callKorokd,
   createTestKeys,
   isRunning,
+  removeTempDirs,
   rssKiB,
   type SpawnedKorokd,
   spawnKorokd,
@@ -40,7 +41,10 @@ beforeAll(async () => {
     },
   );
 });
-afterAll(() => korokd.stop());
+afterAll(async () => {
+  await korokd.stop();
+  removeTempDirs();
+});
 
 describe("korokd as a process", () => {
   test("user code sees a scrubbed environment: no KUBERNETES_*, no korokd settings, no inherited secrets", async () => {

@@ -1,7 +1,8 @@
-import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { startTestKorokd } from "../korokd-test-kit";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { removeTempDirs, startTestKorokd } from "../korokd-test-kit";
 
 // Real processes on a shared machine: allow for load (bun test's default is 5 s).
+afterAll(removeTempDirs);
 setDefaultTimeout(30_000);
 
 describe("health", () => {

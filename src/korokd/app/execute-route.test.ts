@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { isRunning, liveGroupMembers, startTestKorokd, type TestKorokd, waitUntil } from "../korokd-test-kit";
+import {
+  isRunning,
+  liveGroupMembers,
+  removeTempDirs,
+  startTestKorokd,
+  type TestKorokd,
+  waitUntil,
+} from "../korokd-test-kit";
 
 // Real processes on a shared machine: allow for load (bun test's default is 5 s).
 setDefaultTimeout(30_000);
@@ -10,7 +17,10 @@ let korokd: TestKorokd;
 beforeAll(async () => {
   korokd = await startTestKorokd({ "default-timeout": "20s" });
 });
-afterAll(() => korokd.stop());
+afterAll(async () => {
+  await korokd.stop();
+  removeTempDirs();
+});
 
 async function run(body: Record<string, unknown>) {
   const res = await korokd.call("/api/execute", body);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { isRunning, startTestKorokd, type TestKorokd, waitUntil } from "../korokd-test-kit";
+import { isRunning, removeTempDirs, startTestKorokd, type TestKorokd, waitUntil } from "../korokd-test-kit";
 
 // Real processes on a shared machine: allow for load (bun test's default is 5 s).
 setDefaultTimeout(30_000);
@@ -8,7 +8,10 @@ let korokd: TestKorokd;
 beforeAll(async () => {
   korokd = await startTestKorokd({ "sse-heartbeat": "200ms" });
 });
-afterAll(() => korokd.stop());
+afterAll(async () => {
+  await korokd.stop();
+  removeTempDirs();
+});
 
 interface SseEvent {
   readonly event: string;

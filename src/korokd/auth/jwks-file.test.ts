@@ -1,21 +1,23 @@
-import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, mkdtempSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { mkdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair } from "jose";
 import {
   callKorokd,
   createSigningKey,
   mintToken,
+  removeTempDirs,
   type SigningKey,
   startTestKorokd,
   type TestKeys,
+  tempDir,
   writeJwks,
 } from "../korokd-test-kit";
 import { silentLogger } from "../logger";
 import { createJwksFile } from "./jwks-file";
 
 // Real processes on a shared machine: allow for load (bun test's default is 5 s).
+afterAll(removeTempDirs);
 setDefaultTimeout(30_000);
 
 /**
@@ -23,7 +25,7 @@ setDefaultTimeout(30_000);
  * an update writes a new timestamped directory and atomically renames a new `..data` symlink over the old.
  */
 function configMapVolume(keys: readonly SigningKey[]) {
-  const dir = mkdtempSync(join(tmpdir(), "korokd-cm-"));
+  const dir = tempDir("korokd-cm-");
   let generation = 0;
   const publish = (next: readonly SigningKey[] | string) => {
     const version = `..${++generation}_${Date.now()}`;
@@ -63,7 +65,7 @@ describe("JWKS from a ConfigMap mount", () => {
   });
 
   test("korokd is not ready until its keys exist, then becomes ready without a restart", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "korokd-late-"));
+    const dir = tempDir("korokd-late-");
     const key = await createSigningKey();
     const keys: TestKeys = { dir, jwksPath: join(dir, "jwks.json"), key };
     const korokd = await startTestKorokd({ "jwks-poll-interval": "100ms" }, keys);

@@ -5,6 +5,7 @@ import {
   createSigningKey,
   createTestKeys,
   mintToken,
+  removeTempDirs,
   type SigningKey,
   startTestKorokd,
   type TestKorokd,
@@ -23,7 +24,10 @@ beforeAll(async () => {
   korokd = await startTestKorokd();
   key = korokd.keys.key;
 });
-afterAll(() => korokd.stop());
+afterAll(async () => {
+  await korokd.stop();
+  removeTempDirs();
+});
 
 /** Calls an authenticated endpoint with exactly this Authorization header (or none). */
 async function callWith(authorization: string | undefined) {
