@@ -10,6 +10,7 @@
  *   --agentland=auto|source|compiled   how agentland/* images run (see agentland-executable.ts)
  *   --crash-backoff=10s --crash-backoff-max=300s --volume-resync=10s --lease-renew=10s
  *   --node-status=60s --shutdown-grace=10s --host-ip=127.0.0.1
+ *   --cpu=N --memory=Q      advertised capacity (default: overcommitted, see node-registration.ts)
  */
 import { dirname, join } from "node:path";
 import * as v from "valibot";
@@ -37,6 +38,9 @@ export interface AgentSettings {
   readonly nodeStatusMs: number;
   readonly shutdownGraceMs: number;
   readonly hostIP: string;
+  /** Advertised CPU and memory (quantities); undefined = node-registration.ts defaults. */
+  readonly cpu: string | undefined;
+  readonly memory: string | undefined;
   readonly kubeletVersion: string;
   readonly repo: string;
   readonly bun: string;
@@ -60,6 +64,10 @@ const flagsSchema = v.object({
   "node-status": durationMs("60s"),
   "shutdown-grace": durationMs("10s"),
   "host-ip": v.optional(v.pipe(v.string(), v.ip()), "127.0.0.1"),
+  cpu: v.optional(v.pipe(v.string(), v.regex(/^\d+(\.\d+)?m?$/, "must be a CPU quantity such as 8 or 500m"))),
+  memory: v.optional(
+    v.pipe(v.string(), v.regex(/^\d+(Ki|Mi|Gi|Ti)?$/, "must be a memory quantity such as 16Gi")),
+  ),
 });
 
 export class SettingsError extends Error {
@@ -105,6 +113,8 @@ export function parseAgentSettings(argv: readonly string[], runtime: { bun: stri
     nodeStatusMs: f["node-status"],
     shutdownGraceMs: f["shutdown-grace"],
     hostIP: f["host-ip"],
+    cpu: f.cpu,
+    memory: f.memory,
     kubeletVersion: KUBE_VERSION,
     repo: dirname(dirname(import.meta.dir)),
     bun: runtime.bun,

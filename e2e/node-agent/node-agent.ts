@@ -62,7 +62,10 @@ export async function startNodeAgent(s: AgentSettings, log: Logger = jsonLogger)
   if (killed > 0) log("killed stale pod sandboxes of an earlier run", { count: killed });
   mkdirSync(podsDir, { recursive: true, mode: 0o755 });
 
+  // A local apiserver and many pods: status writes and volume refreshes must not queue behind a 50 qps limit.
   const nodeClient = createKubeClient(loadKubeconfigFile(s.nodeKubeconfig), {
+    qps: 500,
+    burst: 1000,
     userAgent: `agentland-node-agent/${s.nodeName}`,
   });
   const adminClient = createKubeClient(loadKubeconfigFile(s.adminKubeconfig), {
@@ -80,6 +83,10 @@ export async function startNodeAgent(s: AgentSettings, log: Logger = jsonLogger)
     onError: () => undefined,
   });
   const pool = createPodIpPool(s.network);
+  const capacity = nodeCapacity({
+    ...(s.cpu ? { cpu: s.cpu } : {}),
+    ...(s.memory ? { memory: s.memory } : {}),
+  });
   const onError = (what: string) => (err: unknown) => log(what, { error: String(err) });
 
   const services: Informer<Service> = createInformer(adminClient.resource(SERVICES), {
@@ -99,6 +106,7 @@ export async function startNodeAgent(s: AgentSettings, log: Logger = jsonLogger)
     hostIP: s.hostIP,
     kubeletVersion: s.kubeletVersion,
     kubeletPort: 0,
+    capacity,
   });
 
   let busy = new Set<string>();
@@ -109,7 +117,7 @@ export async function startNodeAgent(s: AgentSettings, log: Logger = jsonLogger)
         stateDir: s.stateDir,
         hostIP: s.hostIP,
         api: { host: api.hostname, port: Number(api.port || 443) },
-        allocatable: nodeCapacity(),
+        allocatable: capacity,
         images,
         tools,
         objects: createObjectSource(nodeClient),

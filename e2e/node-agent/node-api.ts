@@ -5,7 +5,7 @@
  * bound to its pods (TokenRequest).
  */
 import type { KubeClient } from "../../src/kube/kube-client";
-import { isNotFound } from "../../src/kube/kube-error";
+import { isConflict, isNotFound } from "../../src/kube/kube-error";
 import { CONFIG_MAPS, PODS, SECRETS } from "../../src/kube/resources";
 import type { ConfigMap, ObjectSource, Pod, PodStatus, Secret } from "./pod-types";
 import type { IssuedToken, TokenIssuer } from "./pod-volumes";
@@ -116,6 +116,7 @@ export async function finalDelete(client: KubeClient, pod: Pod): Promise<void> {
       timeoutMs: CALL_TIMEOUT_MS,
     });
   } catch (err) {
-    if (!isNotFound(err)) throw err;
+    // Gone already, or the name now belongs to a new pod (UID precondition failed): nothing to delete.
+    if (!isNotFound(err) && !isConflict(err)) throw err;
   }
 }

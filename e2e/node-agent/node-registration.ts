@@ -21,18 +21,21 @@ export interface NodeIdentity {
   readonly kubeletVersion: string;
   /** Port of the agent's kubelet-style endpoint (0 = none). */
   readonly kubeletPort: number;
+  readonly capacity: Readonly<Record<string, string>>;
 }
 
 /**
- * CPU is advertised overcommitted (16 per core, at least 32): the agent enforces no CPU limits (see the
- * README's known limits) and sandbox pods are mostly idle, so scheduling by the real core count would cap a
- * 2-core test machine at a dozen warm sandboxes for no isolation benefit.
+ * CPU is advertised overcommitted (16 per core, at least 32), memory as at least 64 GiB: the agent
+ * enforces no limits (see the README's known limits), sandbox pods are mostly idle, and a long test
+ * run keeps many pods around, so scheduling by the real size would cap a 2-core test machine at a dozen
+ * warm sandboxes for no isolation benefit. `--cpu`/`--memory` advertise other values.
  */
-export function nodeCapacity(): Record<string, string> {
+export function nodeCapacity(overrides: { cpu?: string; memory?: string } = {}): Record<string, string> {
+  const memKi = Math.max(Math.floor(totalmem() / 1024), 64 * 1024 * 1024);
   return {
-    cpu: String(Math.max(32, cpus().length * 16)),
-    memory: `${Math.floor(totalmem() / 1024)}Ki`,
-    pods: "250",
+    cpu: overrides.cpu ?? String(Math.max(32, cpus().length * 16)),
+    memory: overrides.memory ?? `${memKi}Ki`,
+    pods: "500",
     "ephemeral-storage": "100Gi",
   };
 }
@@ -73,7 +76,7 @@ export function nodeConditions(ready: boolean, now: number, message: string, sin
 }
 
 export function nodeObject(id: NodeIdentity, ready: boolean, now: number): Node {
-  const capacity = nodeCapacity();
+  const capacity = id.capacity;
   return {
     apiVersion: "v1",
     kind: "Node",

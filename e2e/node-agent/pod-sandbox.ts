@@ -1,6 +1,6 @@
 /**
  * A pod's "sandbox" on this node: its loopback IP (kept from the pod's status when the agent restarts
- * and the address is still free), its directory `<stateDir>/pods/<uid>` (volumes, hosts file,
+ * and the address is still free; the node's own address for hostNetwork pods), its directory `<stateDir>/pods/<uid>` (volumes, hosts file,
  * termination logs) and its log directory `<stateDir>/logs/<namespace>_<name>_<uid>/<container>/`,
  * which outlives the pod until the cluster is removed, so tests and humans can read what ran.
  */
@@ -34,15 +34,25 @@ export function containerLogPath(stateDir: string, pod: Pod, container: string, 
   );
 }
 
-export function createPodSandbox(
-  pod: Pod,
-  stateDir: string,
-  pool: PodIpPool,
-  busy: (ip: string) => boolean,
-): PodSandbox {
+export interface SandboxNetwork {
+  readonly pool: PodIpPool;
+  readonly hostIP: string;
+  /** Addresses someone outside the pool already listens on. */
+  busy(ip: string): boolean;
+}
+
+/** A hostNetwork pod has the node's address and takes none from the pool. */
+function podIp(pod: Pod, net: SandboxNetwork): { ip: string; pooled: boolean } {
+  if (pod.spec?.hostNetwork) return { ip: net.hostIP, pooled: false };
   const uid = pod.metadata?.uid ?? "";
   const previous = pod.status?.podIP;
-  const ip = previous && pool.reserve(previous, uid) ? previous : pool.allocate(uid, busy);
+  if (previous && net.pool.reserve(previous, uid)) return { ip: previous, pooled: true };
+  return { ip: net.pool.allocate(uid, net.busy), pooled: true };
+}
+
+export function createPodSandbox(pod: Pod, stateDir: string, net: SandboxNetwork): PodSandbox {
+  const uid = pod.metadata?.uid ?? "";
+  const { ip, pooled } = podIp(pod, net);
   const dir = join(stateDir, "pods", uid);
   const logDir = podLogDir(stateDir, pod.metadata?.namespace ?? "", pod.metadata?.name ?? "", uid);
   mkdirSync(join(dir, "volumes"), { recursive: true, mode: 0o755 });
@@ -65,7 +75,7 @@ export function createPodSandbox(
       if (destroyed) return;
       destroyed = true;
       rmSync(dir, { recursive: true, force: true });
-      pool.release(ip);
+      if (pooled) net.pool.release(ip);
     },
   };
 }

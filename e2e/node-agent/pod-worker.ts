@@ -208,7 +208,11 @@ export function startPodWorker(initial: Pod, deps: PodWorkerDeps): PodWorker {
   }
 
   async function run() {
-    sandbox = createPodSandbox(pod, deps.stateDir, deps.pool, deps.busyIp);
+    sandbox = createPodSandbox(pod, deps.stateDir, {
+      pool: deps.pool,
+      hostIP: deps.hostIP,
+      busy: deps.busyIp,
+    });
     const spec = pod.spec;
     deps.dns.attach(uid, sandbox.hostsFile, {
       namespace: pod.metadata?.namespace ?? "default",
