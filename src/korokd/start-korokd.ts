@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { RunningComponent } from "../component";
 import type { KorokdSettings } from "../config/modes";
 import { serveApp } from "../http/serve-app";
+import { createLogger, type Logger } from "../log/logger";
 import { createApp, type HealthReport } from "./app/create-app";
 import { createJwksFile } from "./auth/jwks-file";
 import { createReplayCache } from "./auth/replay-cache";
@@ -21,7 +22,6 @@ import { createOrphanReaper } from "./exec/orphan-reaper";
 import { createRunLimiter } from "./exec/run-limiter";
 import { baseEnv } from "./exec/sandbox-env";
 import { createWarmPool } from "./exec/warm-pool";
-import { createLogger, type Logger } from "./logger";
 
 export type KorokdStartSettings = KorokdSettings & { "listen-host": string };
 
@@ -29,7 +29,7 @@ const REPLAY_CACHE_CAPACITY = 100_000;
 const REAP_INTERVAL_MS = 5000;
 
 export function startKorokd(settings: KorokdStartSettings): RunningComponent {
-  const log = createLogger(settings["log-level"]);
+  const log = createLogger("korokd", settings["log-level"]);
   const auth = createAuth(settings, log);
   const exec = createExecution(settings, log);
   const shutdown = new AbortController();

@@ -4,11 +4,11 @@
  */
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import type { Logger } from "../../log/logger";
 import type { TokenVerifier } from "../auth/token-verifier";
 import type { ContextRegistry } from "../contexts/context-registry";
 import type { Executor } from "../exec/executor";
 import { KorokdError } from "../korokd-error";
-import type { Logger } from "../logger";
 import { contextsRoutes } from "./contexts-routes";
 import { errorResponse } from "./error-response";
 import { executeHandler } from "./execute-route";

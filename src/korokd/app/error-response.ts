@@ -1,7 +1,7 @@
 /** The one place a korokd error becomes an HTTP response; anything unexpected is a 500 without details. */
 import type { Context } from "hono";
+import type { Logger } from "../../log/logger";
 import { KorokdError } from "../korokd-error";
-import type { Logger } from "../logger";
 
 export function errorResponse(c: Context, err: unknown, log: Logger): Response {
   const known =

@@ -1,9 +1,9 @@
 /** `POST /api/execute`: one run, answered as JSON or, with `Accept: text/event-stream`, as SSE. */
 import type { Context } from "hono";
+import type { Logger } from "../../log/logger";
 import type { ExecuteRequest, Executor } from "../exec/executor";
 import { isLanguage, LANGUAGES } from "../exec/languages";
 import { KorokdError } from "../korokd-error";
-import type { Logger } from "../logger";
 import { ExecuteBody, parseBody } from "./request-schemas";
 import { sseResponse } from "./sse-response";
 

@@ -2,6 +2,7 @@ import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair } from "jose";
+import { silentLogger } from "../../log/logger";
 import {
   callKorokd,
   createSigningKey,
@@ -13,7 +14,6 @@ import {
   tempDir,
   writeJwks,
 } from "../korokd-test-kit";
-import { silentLogger } from "../logger";
 import { createJwksFile } from "./jwks-file";
 
 // Real processes on a shared machine: allow for load (bun test's default is 5 s).

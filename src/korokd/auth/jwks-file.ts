@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from "jose";
 import * as v from "valibot";
-import type { Logger } from "../logger";
+import type { Logger } from "../../log/logger";
 
 const JwkSchema = v.looseObject({
   kty: v.string(),

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { base64url, SignJWT } from "jose";
+import { silentLogger } from "../../log/logger";
 import { KorokdError } from "../korokd-error";
 import {
   createSigningKey,
@@ -10,7 +11,6 @@ import {
   startTestKorokd,
   type TestKorokd,
 } from "../korokd-test-kit";
-import { silentLogger } from "../logger";
 import { createJwksFile } from "./jwks-file";
 import { createReplayCache } from "./replay-cache";
 import { createTokenVerifier } from "./token-verifier";

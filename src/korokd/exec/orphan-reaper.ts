@@ -6,7 +6,7 @@
  * for each zombie child it did not spawn itself; its own children stay Bun's business.
  */
 import { dlopen, FFIType } from "bun:ffi";
-import type { Logger } from "../logger";
+import type { Logger } from "../../log/logger";
 import type { SpawnedChild } from "./interpreter";
 import { listProcesses } from "./process-tree";
 

@@ -4,7 +4,7 @@
  * one is started in the background right after. A request with its own `env` cannot use a process
  * started with the base environment, so it gets a cold one.
  */
-import type { Logger } from "../logger";
+import type { Logger } from "../../log/logger";
 import {
   type Interpreter,
   type InterpreterDirs,
