@@ -7,7 +7,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json bunfig.toml ./
 COPY src ./src
-RUN npx bun build --compile --minify --bytecode --format=esm src/main.ts --outfile /out/agentland
+# --splitting keeps each mode in its own chunk: a korokd process never loads the gateway or agentcore code.
+RUN npx bun build --compile --minify --bytecode --format=esm --splitting src/main.ts --outfile /out/agentland
 
 # The compiled executable needs only glibc: distroless "base" carries it, and nothing else.
 FROM gcr.io/distroless/base-debian12:nonroot
