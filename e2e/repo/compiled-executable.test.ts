@@ -18,6 +18,7 @@ test("the compiled executable runs standalone from an empty directory", async ()
         "--compile",
         "--minify",
         "--bytecode",
+        "--splitting",
         "--format=esm",
         "src/main.ts",
         "--outfile",
