@@ -16,6 +16,8 @@ async function main(): Promise<number> {
     console.error(`node-agent: ${err.message}`);
     return 2;
   }
+  // A daemon that owns every pod process must not die of one stray rejection (its pods would go with it).
+  process.on("unhandledRejection", (err) => jsonLogger("unhandled rejection", { error: String(err) }));
   const agent = await startNodeAgent(settings);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGTERM", () => resolve("SIGTERM"));

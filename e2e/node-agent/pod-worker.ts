@@ -165,7 +165,9 @@ export function startPodWorker(initial: Pod, deps: PodWorkerDeps): PodWorker {
           .catch((err: unknown) => deps.log("volume refresh failed", { pod: key(pod), error: String(err) }));
       }
     };
-    void tick();
+    void tick().catch((err: unknown) =>
+      deps.log("volume refresh stopped", { pod: key(pod), error: String(err) }),
+    );
   }
 
   function watchDeadline() {
@@ -180,7 +182,9 @@ export function startPodWorker(initial: Pod, deps: PodWorkerDeps): PodWorker {
             message: `Pod was active on the node longer than the specified deadline`,
           };
           event("Normal", "DeadlineExceeded", failure.message);
-          void stopContainers(gracePeriodMs()).then(finish);
+          void stopContainers(gracePeriodMs())
+            .then(finish)
+            .catch((err: unknown) => deps.log("deadline stop failed", { pod: key(pod), error: String(err) }));
         },
         Math.max(0, left),
       ),
