@@ -2,16 +2,17 @@
  * Pods of a Deployment really run on the host-process node: reachable at their own loopback pod IPs,
  * all on the same container port, and the Deployment reports them Available.
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { inPodNetwork, podNetworkFor } from "./pod-network";
 import type { Pod } from "./pod-types";
 import { echoContainer, echoPod, isReady, nodeTestKit } from "./testing/node-test-kit";
 
 const kit = nodeTestKit();
+afterAll(() => kit.cleanup());
 
 describe("a Deployment on the host-process node", () => {
   test("becomes Available and every replica serves on its own pod IP at the same port", async () => {
-    const ns = await kit.cluster.createNamespace("na-deploy");
+    const ns = await kit.namespace("na-deploy");
     await kit.apply(ns, {
       apiVersion: "apps/v1",
       kind: "Deployment",
@@ -60,7 +61,7 @@ describe("a Deployment on the host-process node", () => {
   }, 60_000);
 
   test("an image with no mapping waits with ErrImageNeverPull and is never reported Running", async () => {
-    const ns = await kit.cluster.createNamespace("na-image");
+    const ns = await kit.namespace("na-image");
     await kit.apply(ns, echoPod("nginx", { container: { image: "docker.io/library/nginx:1.27" } }));
     const pod = await kit.waitForPod(
       ns,

@@ -3,11 +3,12 @@
  * mounted Secrets, projected ServiceAccount tokens that really authenticate, the apiserver at
  * KUBERNETES_SERVICE_HOST/PORT and kubernetes.default.svc, and the securityContext it asked for.
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { echoContainer, echoPod, isReady, nodeTestKit, shellPod } from "./testing/node-test-kit";
 
 const kit = nodeTestKit();
+afterAll(() => kit.cleanup());
 const ca = readFileSync(kit.cluster.caCert, "utf8");
 
 async function podGet(ip: string, path: string): Promise<string> {
@@ -29,7 +30,7 @@ async function whoami(token: string): Promise<string | undefined> {
 
 describe("a pod's environment", () => {
   test("env from fieldRef/secretKeyRef/configMapKeyRef/resourceFieldRef, a Secret volume and projected tokens reach the process", async () => {
-    const ns = await kit.cluster.createNamespace("na-env");
+    const ns = await kit.namespace("na-env");
     const base = echoContainer();
     const pod = echoPod("env", {
       labels: { app: "env", team: "blue" },
@@ -131,7 +132,7 @@ describe("a pod's environment", () => {
   }, 60_000);
 
   test("readOnlyRootFilesystem, runAsUser and writable emptyDir volumes are enforced", async () => {
-    const ns = await kit.cluster.createNamespace("na-secctx");
+    const ns = await kit.namespace("na-secctx");
     const script =
       "id -u; id -g; touch /etc/x 2>/dev/null || echo etc-ro; touch /tmp/x 2>/dev/null || echo tmp-ro; echo hi > /data/f && echo data-rw; cat /etc/hosts | grep -c localhost";
     await kit.apply(
@@ -168,7 +169,7 @@ describe("a pod's environment", () => {
   }, 60_000);
 
   test("runAsNonRoot without a user is refused with CreateContainerConfigError, as the kubelet does", async () => {
-    const ns = await kit.cluster.createNamespace("na-nonroot");
+    const ns = await kit.namespace("na-nonroot");
     await kit.apply(ns, shellPod("root", "id", { securityContext: { runAsNonRoot: true } }));
     const pod = await kit.waitForPod(
       ns,

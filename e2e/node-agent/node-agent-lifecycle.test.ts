@@ -3,16 +3,17 @@
  * real exit codes, and deletion ends every process of the pod within its grace period before the
  * object goes away (cascades through owners included).
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { randomInt } from "node:crypto";
 import { echoPod, isReady, nodeTestKit, shellPod, sleepers } from "./testing/node-test-kit";
 
 const kit = nodeTestKit();
+afterAll(() => kit.cleanup());
 const marker = () => `${3000 + randomInt(900)}.${randomInt(1_000_000)}`;
 
 describe("readiness", () => {
   test("a failing readiness probe keeps the pod un-Ready; once it passes the pod turns Ready", async () => {
-    const ns = await kit.cluster.createNamespace("na-ready");
+    const ns = await kit.namespace("na-ready");
     const probe = { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 1, failureThreshold: 1 };
     await kit.apply(
       ns,
@@ -54,7 +55,7 @@ function echoEnv() {
 
 describe("restartPolicy", () => {
   test("Always: a container that exits is restarted with a growing restartCount", async () => {
-    const ns = await kit.cluster.createNamespace("na-always");
+    const ns = await kit.namespace("na-always");
     await kit.apply(ns, shellPod("crash", "echo run-$RANDOM; sleep 0.3; exit 3"));
     const pod = await kit.waitForPod(
       ns,
@@ -72,7 +73,7 @@ describe("restartPolicy", () => {
   }, 60_000);
 
   test("Never: the pod ends Failed with the container's exit code and termination message", async () => {
-    const ns = await kit.cluster.createNamespace("na-never");
+    const ns = await kit.namespace("na-never");
     await kit.apply(
       ns,
       shellPod("once", "echo goodbye > /dev/termination-log; exit 7", { restartPolicy: "Never" }),
@@ -85,7 +86,7 @@ describe("restartPolicy", () => {
   }, 60_000);
 
   test("OnFailure: a container that succeeds is not restarted and the pod Succeeds", async () => {
-    const ns = await kit.cluster.createNamespace("na-onfail");
+    const ns = await kit.namespace("na-onfail");
     await kit.apply(ns, shellPod("job", "exit 0", { restartPolicy: "OnFailure" }));
     const pod = await kit.waitForPod(ns, "job", "Succeeded", (p) => p.status?.phase === "Succeeded");
     expect(pod.status?.containerStatuses?.[0]?.state?.terminated).toMatchObject({
@@ -97,7 +98,7 @@ describe("restartPolicy", () => {
 
 describe("deletion", () => {
   test("deleting a pod kills its whole process group, backgrounded grandchild included, and the object disappears", async () => {
-    const ns = await kit.cluster.createNamespace("na-delete");
+    const ns = await kit.namespace("na-delete");
     const [child, grandchild, main] = [marker(), marker(), marker()];
     await kit.apply(
       ns,
@@ -127,7 +128,7 @@ describe("deletion", () => {
   }, 60_000);
 
   test("a process that ignores SIGTERM is killed when the grace period ends", async () => {
-    const ns = await kit.cluster.createNamespace("na-grace");
+    const ns = await kit.namespace("na-grace");
     const m = marker();
     await kit.apply(
       ns,
@@ -148,7 +149,7 @@ describe("deletion", () => {
   }, 60_000);
 
   test("deleting a Deployment cascades through its ReplicaSet to its pods and their processes", async () => {
-    const ns = await kit.cluster.createNamespace("na-cascade");
+    const ns = await kit.namespace("na-cascade");
     const m = marker();
     await kit.apply(ns, {
       apiVersion: "apps/v1",

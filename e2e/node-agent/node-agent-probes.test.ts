@@ -2,14 +2,15 @@
  * The rest of what pods rely on: exec liveness probes that restart a container, init containers that
  * run first and in order, and mounted Secrets that follow the Secret without a restart.
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { echoContainer, echoPod, isReady, nodeTestKit, shellPod } from "./testing/node-test-kit";
 
 const kit = nodeTestKit();
+afterAll(() => kit.cleanup());
 
 describe("probes and containers", () => {
   test("a failing exec liveness probe restarts the container", async () => {
-    const ns = await kit.cluster.createNamespace("na-live");
+    const ns = await kit.namespace("na-live");
     const liveness = { exec: { command: ["cat", "/tmp/alive"] }, periodSeconds: 1, failureThreshold: 2 };
     await kit.apply(ns, {
       ...shellPod("flaky", ""),
@@ -47,7 +48,7 @@ describe("probes and containers", () => {
   }, 60_000);
 
   test("init containers run to completion, one after another, before the app container starts", async () => {
-    const ns = await kit.cluster.createNamespace("na-init");
+    const ns = await kit.namespace("na-init");
     const step = (name: string) => ({
       name,
       image: "agentland-fixtures/shell:1",
@@ -70,7 +71,7 @@ describe("probes and containers", () => {
   }, 60_000);
 
   test("a mounted Secret follows changes of the Secret while the pod runs", async () => {
-    const ns = await kit.cluster.createNamespace("na-rotate");
+    const ns = await kit.namespace("na-rotate");
     const secret = (value: string) => ({
       apiVersion: "v1",
       kind: "Secret",

@@ -3,10 +3,11 @@
  * within the namespace, resolve (through the pod's /etc/hosts) to a Ready pod of the Service, and follow
  * the Service when its pods change. The port is the targetPort (no Service port mapping here).
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { echoPod, isReady, nodeTestKit } from "./testing/node-test-kit";
 
 const kit = nodeTestKit();
+afterAll(() => kit.cleanup());
 
 async function fetchFrom(
   clientIp: string,
@@ -18,8 +19,8 @@ async function fetchFrom(
 
 describe("Service names", () => {
   test("a pod reaches another pod through the Service's DNS names, and follows it to a replacement pod", async () => {
-    const ns = await kit.cluster.createNamespace("na-dns");
-    const other = await kit.cluster.createNamespace("na-dns-other");
+    const ns = await kit.namespace("na-dns");
+    const other = await kit.namespace("na-dns-other");
     const service = {
       apiVersion: "v1",
       kind: "Service",

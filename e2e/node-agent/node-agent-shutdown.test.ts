@@ -75,6 +75,9 @@ async function startWorkload(info: ClusterInfo): Promise<{ ips: string[]; marker
       ],
     }),
   ];
+  // A fresh cluster: the controller-manager creates the default ServiceAccount pods need a moment later.
+  const sa = () => kubectl(info, ["get", "sa", "default", "-n", "default", "-o", "name"]);
+  await until("default ServiceAccount", async () => ((await sa()) ? true : undefined));
   await kubectl(
     info,
     ["apply", "-n", "default", "-f", "-"],

@@ -12,6 +12,10 @@ export interface NodeTestKit {
   readonly cluster: TestCluster;
   /** The node agent's state directory (pod dirs and logs). */
   readonly stateDir: string;
+  /** A fresh namespace for one test; `cleanup` deletes it (and so stops its pods). */
+  namespace(prefix: string): Promise<string>;
+  /** Deletes the namespaces this kit made, without waiting: call it from `afterAll`. */
+  cleanup(): Promise<void>;
   apply(ns: string, ...objects: object[]): Promise<void>;
   getPod(ns: string, name: string): Promise<Pod | undefined>;
   /** Polls `probe` until it returns a value other than undefined; fails with `what` after `timeoutMs`. */
@@ -52,9 +56,18 @@ export function nodeTestKit(): NodeTestKit {
       await Bun.sleep(100);
     }
   };
+  const made: string[] = [];
   return {
     cluster,
     stateDir,
+    async namespace(prefix) {
+      const ns = await cluster.createNamespace(prefix);
+      made.push(ns);
+      return ns;
+    },
+    async cleanup() {
+      for (const ns of made.splice(0)) await cluster.kubectl(["delete", "namespace", ns, "--wait=false"]);
+    },
     async apply(ns, ...objects) {
       await kubectl(
         ["apply", "-n", ns, "-f", "-"],
