@@ -65,6 +65,11 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterInfo> {
     `--cluster-signing-key-file=${pki.caKey}`,
     `--service-cluster-ip-range=${SERVICE_CIDR}`,
     "--concurrent-gc-syncs=20",
+    // Pod IPs here are loopback addresses, which EndpointSlices and Endpoints may not hold: those controllers
+    // would only fail and spam events. The node agent resolves Services from ready pods itself.
+    "--controllers=*,-endpoints-controller,-endpointslice-controller,-endpointslice-mirroring-controller",
+    // A new Node becomes schedulable once this controller lifts its not-ready taint: check every second.
+    "--node-monitor-period=1s",
   ]);
   pids["kube-scheduler"] = startDaemon(dir, "kube-scheduler", [
     bins.kubeScheduler,

@@ -27,7 +27,11 @@ export async function installSessionCrds(): Promise<void> {
   await kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=30s"]);
 }
 
-export async function startTestAgentcore(ns: string, extra: string[] = []): Promise<RunningAgentcore> {
+export async function startTestAgentcore(
+  ns: string,
+  extra: string[] = [],
+  options: { controllers?: boolean } = {},
+): Promise<RunningAgentcore> {
   const inv = loadConfig(
     [
       "--mode=agentcore",
@@ -49,7 +53,7 @@ export async function startTestAgentcore(ns: string, extra: string[] = []): Prom
     {},
   );
   if (inv.kind !== "run" || inv.config.mode !== "agentcore") throw new Error("bad test config");
-  return startAgentcore(inv.config.settings, { controllers: false });
+  return startAgentcore(inv.config.settings, { controllers: options.controllers ?? false });
 }
 
 /** A CodeInterpreter CR as agentcore creates it for `principal`; `status` is written through the subresource. */
