@@ -21,6 +21,7 @@ import { createSessionCache } from "./sessions/session-cache";
 import { createSessionService, type RuntimeRef } from "./sessions/session-service";
 import { createSigningKeyStore, type SigningKeyStore } from "./tokens/signing-key-store";
 import { createTokenMinter } from "./tokens/token-minter";
+import { createUpstreamClient } from "./upstream/upstream-client";
 
 export type GatewayStartSettings = GatewaySettings & { "listen-host": string };
 
@@ -55,6 +56,7 @@ export async function startGateway(
     callTimeoutMs: AGENTCORE_CALL_TIMEOUT_MS,
   });
   const metrics = createMetrics();
+  const upstream = createUpstreamClient();
   const cache = createSessionCache({
     ttlMs: SESSION_CACHE_TTL_MS,
     maxEntries: 50_000,
@@ -87,6 +89,7 @@ export async function startGateway(
     minter,
     activity,
     metrics,
+    upstream,
     runBodyLimitBytes: settings["run-body-limit-bytes"],
     upstreamTimeoutMs: settings["upstream-timeout"],
     allowedNamespaces: new Set(settings["allowed-namespaces"]),
@@ -106,6 +109,7 @@ export async function startGateway(
       keys.stop();
       if (auth.kind === "api-keys") auth.store.stop();
       agentcore.close();
+      upstream.close();
     },
   };
 }

@@ -1,16 +1,17 @@
 /**
- * Sends one request to a sandbox and hands back its response as a stream. The target address comes only
- * from the session's status (pod IP and port); the request contributes a path and query appended to that
- * origin, so nothing in it (`..`, `%2e%2e`, `%2f`, `@`, `//host`) can change which host is called.
+ * Sends one request to a sandbox and hands back its response. The target address comes only from the
+ * session's status (pod IP and port); the request contributes a path and query sent as the request target
+ * to that address, so nothing in it (`..`, `%2e%2e`, `%2f`, `@`, `//host`) can change which host is called.
  *
- * Deadlines: the sandbox must answer (response headers) within `firstByteTimeoutMs` (→ 504), plus, for a
- * large body of known length, the time to upload it at a slow-but-acceptable rate, so a large upload is
- * never cut off for being large. A body of unknown length is bounded by the client connection's idle
- * timeout instead: watching its progress would take it off Bun's native pipe, which costs ~10 MiB of
- * read-ahead per upload. After the headers a stream may last as long as the client stays. The client's
- * disconnect aborts the upstream call, so the sandbox sees its request cancelled (korokd kills the run).
+ * Deadlines: the sandbox must answer (response head) within `firstByteTimeoutMs` after the request went
+ * out, and a streamed upload must make progress at least that often (→ 504); a large upload is never cut
+ * off for being large. After the head a stream may last as long as the client stays. The client going away
+ * aborts the exchange, so the sandbox sees its request cancelled (korokd then kills the run).
  */
 import { GatewayError } from "../gateway-error";
+import { HeadersTimeoutError, type UpstreamResponse } from "../upstream/http1-exchange";
+import { ConnectTimeoutError } from "../upstream/socket-pool";
+import { InvalidTargetError, type UpstreamClient } from "../upstream/upstream-client";
 
 export interface ForwardTarget {
   readonly podIp: string;
@@ -23,68 +24,55 @@ export interface ForwardRequest {
   readonly pathAndQuery: string;
   readonly method: string;
   readonly headers: Headers;
-  readonly body: Bun.BodyInit | null;
+  readonly body: Uint8Array | string | ReadableStream<Uint8Array> | null;
   readonly firstByteTimeoutMs: number;
   /** The client's request signal: aborts when the client goes away. */
   readonly clientSignal: AbortSignal;
   readonly sessionId: string;
+  /** Runs once when the exchange is over (body delivered, failed or abandoned). */
+  readonly onFinish: () => void;
 }
-
-const TIMED_OUT = Symbol("first byte deadline");
 
 export function targetOrigin(target: ForwardTarget): string {
   const host = target.podIp.includes(":") ? `[${target.podIp}]` : target.podIp;
   return `http://${host}:${target.port}`;
 }
 
-export async function forwardRequest(req: ForwardRequest): Promise<Response> {
-  if (!req.pathAndQuery.startsWith("/")) throw new Error("forwardRequest: path must start with /");
-  const deadline = new AbortController();
-  const deadlineMs = headersDeadlineMs(req);
-  const timer =
-    deadlineMs === undefined ? undefined : setTimeout(() => deadline.abort(TIMED_OUT), deadlineMs);
-  const signal = AbortSignal.any([req.clientSignal, deadline.signal]);
+export async function forwardRequest(client: UpstreamClient, req: ForwardRequest): Promise<UpstreamResponse> {
+  const declared = req.headers.get("content-length");
   try {
-    return await fetch(targetOrigin(req.target) + req.pathAndQuery, {
+    return await client.request({
+      host: req.target.podIp,
+      port: req.target.port,
       method: req.method,
+      target: req.pathAndQuery,
       headers: req.headers,
       body: req.body,
-      signal,
-      redirect: "manual",
-      // Bodies pass through as the sandbox encoded them (Content-Encoding and Content-Length intact).
-      decompress: false,
-      // Streaming request bodies (Fetch spec: half duplex).
-      duplex: "half",
-    } as RequestInit);
+      bodyLength: declared === null ? undefined : Number(declared),
+      headersTimeoutMs: req.firstByteTimeoutMs,
+      signal: req.clientSignal,
+      onFinish: req.onFinish,
+    });
   } catch (err) {
-    throw upstreamError(err, deadline.signal.aborted, req.clientSignal.aborted, req.sessionId);
-  } finally {
-    clearTimeout(timer);
+    throw upstreamError(err, req.clientSignal.aborted, req.sessionId);
   }
 }
 
-/** The slowest upload the deadline allows for: 1 MiB/s, in bytes per millisecond. */
-const MIN_UPLOAD_BYTES_PER_MS = (1024 * 1024) / 1000;
-
-/** Time allowed until the response headers; undefined for a streamed body of unknown length. */
-function headersDeadlineMs(req: ForwardRequest): number | undefined {
-  if (!(req.body instanceof ReadableStream)) return req.firstByteTimeoutMs;
-  const length = Number(req.headers.get("content-length") ?? Number.NaN);
-  if (!Number.isFinite(length)) return undefined;
-  return req.firstByteTimeoutMs + Math.ceil(length / MIN_UPLOAD_BYTES_PER_MS);
-}
-
-function upstreamError(
-  err: unknown,
-  timedOut: boolean,
-  clientGone: boolean,
-  sessionId: string,
-): GatewayError {
+function upstreamError(err: unknown, clientGone: boolean, sessionId: string): GatewayError {
   const options = { cause: err, sessionId };
   if (clientGone) return new GatewayError("upstream_failed", "the client went away", options);
-  if (timedOut) return new GatewayError("upstream_timeout", "the sandbox did not answer in time", options);
+  if (err instanceof InvalidTargetError)
+    return new GatewayError("invalid_request", "the request path is not valid", options);
+  if (err instanceof HeadersTimeoutError || err instanceof ConnectTimeoutError) {
+    return new GatewayError("upstream_timeout", "the sandbox did not answer in time", options);
+  }
   const code = (err as { code?: unknown }).code;
-  if (code === "ConnectionRefused" || code === "ECONNREFUSED" || code === "FailedToOpenSocket") {
+  if (
+    code === "ECONNREFUSED" ||
+    code === "ConnectionRefused" ||
+    code === "EHOSTUNREACH" ||
+    code === "ENETUNREACH"
+  ) {
     return new GatewayError("sandbox_unreachable", "the sandbox is not reachable", options);
   }
   return new GatewayError("upstream_failed", "the sandbox connection failed", options);

@@ -48,7 +48,7 @@ export interface UpstreamContext {
 
 /** The request headers a sandbox receives. */
 export function upstreamHeaders(incoming: Headers, ctx: UpstreamContext): Headers {
-  const named = connectionTokens(incoming);
+  const named = connectionTokens(incoming.get("connection"));
   const out = new Headers();
   for (const [name, value] of incoming) {
     if (NEVER_UPSTREAM.has(name) || named?.has(name)) continue;
@@ -69,9 +69,13 @@ export function upstreamHeaders(incoming: Headers, ctx: UpstreamContext): Header
   return out;
 }
 
-/** The response headers the client receives. */
-export function downstreamHeaders(upstream: Headers, sessionId: string, requestId: string): Headers {
-  const named = connectionTokens(upstream);
+/** The response headers the client receives, from the sandbox's field lines (names lower-case). */
+export function downstreamHeaders(
+  upstream: readonly (readonly [string, string])[],
+  sessionId: string,
+  requestId: string,
+): Headers {
+  const named = connectionTokens(fieldValue(upstream, "connection"));
   const out = new Headers();
   for (const [name, value] of upstream) {
     if (NEVER_DOWNSTREAM.has(name) || named?.has(name)) continue;
@@ -82,9 +86,15 @@ export function downstreamHeaders(upstream: Headers, sessionId: string, requestI
   return out;
 }
 
+/** The combined value of a field in a field-line list (comma-joined, as RFC 9110 §5.3 allows). */
+export function fieldValue(lines: readonly (readonly [string, string])[], name: string): string | null {
+  let value: string | null = null;
+  for (const [n, v] of lines) if (n === name) value = value === null ? v : `${value}, ${v}`;
+  return value;
+}
+
 /** Header names listed in `Connection` (RFC 9110 §7.6.1), lower-cased; undefined when there are none. */
-function connectionTokens(headers: Headers): Set<string> | undefined {
-  const value = headers.get("connection");
+function connectionTokens(value: string | null): Set<string> | undefined {
   if (value === null) return undefined;
   const names = value
     .split(",")

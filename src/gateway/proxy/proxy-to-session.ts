@@ -12,6 +12,8 @@ import type { GatewayEnv } from "../gateway-env";
 import type { GatewayMetrics } from "../metrics/metrics";
 import type { SessionService } from "../sessions/session-service";
 import type { TokenMinter } from "../tokens/token-minter";
+import type { UpstreamResponse } from "../upstream/http1-exchange";
+import type { UpstreamClient } from "../upstream/upstream-client";
 import { forwardRequest, sandboxLooksGone } from "./forward-request";
 import { downstreamHeaders, upstreamHeaders } from "./proxy-headers";
 
@@ -20,12 +22,13 @@ export interface ProxyDeps {
   readonly activity: ActivityTracker;
   readonly metrics: GatewayMetrics;
   readonly sessions: SessionService;
+  readonly upstream: UpstreamClient;
 }
 
 export interface ProxyCall {
   readonly pathAndQuery: string;
   readonly method: string;
-  readonly body: Bun.BodyInit | null;
+  readonly body: Uint8Array | string | ReadableStream<Uint8Array> | null;
   /** Request headers to start from (defaults to the client's). */
   readonly headers?: Headers;
   readonly firstByteTimeoutMs: number;
@@ -33,12 +36,12 @@ export interface ProxyCall {
   readonly route: string;
 }
 
-/** The upstream response, not yet turned into the client's; `finish` must be called if it is dropped. */
+/** The sandbox's answer, not yet turned into the client's. */
 export interface UpstreamAnswer {
-  readonly upstream: Response;
+  readonly upstream: UpstreamResponse;
   /** The client's response: upstream status and body, filtered headers, session and request id. */
   toClient(): Response;
-  /** Ends the activity without sending the body (the caller answers something else). */
+  /** Drops the body (the caller answers something else). */
   discard(): void;
 }
 
@@ -49,20 +52,21 @@ export async function proxyToSession(
   deps: ProxyDeps,
 ): Promise<UpstreamAnswer> {
   const requestId = c.get("requestId");
-  const token = await deps.minter.mint({ audience: session.podIdentity, sessionId: session.id });
+  const token = deps.minter.mint({ audience: session.podIdentity, sessionId: session.id });
   const headers = upstreamHeaders(call.headers ?? c.req.raw.headers, {
     token,
     sessionId: session.id,
     requestId,
     clientIp: clientAddress(c),
-    proto: new URL(c.req.url).protocol === "https:" ? "https" : "http",
+    proto: c.req.url.startsWith("https:") ? "https" : "http",
     host: c.req.header("host") ?? null,
   });
+  // Busy from the first byte sent until the exchange is over, response body included.
   const end = deps.activity.begin({ id: session.id, namespace: session.namespace });
   const started = performance.now();
-  let upstream: Response;
+  let upstream: UpstreamResponse;
   try {
-    upstream = await forwardRequest({
+    upstream = await forwardRequest(deps.upstream, {
       target: { podIp: session.podIp, port: session.port },
       pathAndQuery: call.pathAndQuery,
       method: call.method,
@@ -71,9 +75,9 @@ export async function proxyToSession(
       firstByteTimeoutMs: call.firstByteTimeoutMs,
       clientSignal: c.req.raw.signal,
       sessionId: session.id,
+      onFinish: end,
     });
   } catch (err) {
-    end();
     if (sandboxLooksGone(err)) deps.sessions.forget(session.id);
     throw err;
   }
@@ -81,14 +85,13 @@ export async function proxyToSession(
   return {
     upstream,
     toClient: () =>
-      new Response(trackedBody(upstream, end), {
+      new Response(upstream.body, {
         status: upstream.status,
         statusText: upstream.statusText,
         headers: downstreamHeaders(upstream.headers, session.id, requestId),
       }),
     discard() {
-      end();
-      void upstream.body?.cancel().catch(() => undefined);
+      if (upstream.body instanceof ReadableStream) void upstream.body.cancel().catch(() => undefined);
     },
   };
 }
@@ -99,58 +102,4 @@ function clientAddress(c: Context<GatewayEnv>): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Responses up to this size are over in moments: the session stops counting as busy at their headers. */
-const SHORT_RESPONSE_BYTES = 1024 * 1024;
-
-/**
- * The response body for the client. A short response with a known length goes out on Bun's native path
- * (no JS per chunk); streams and large bodies are watched so the session counts as busy until they end.
- */
-function trackedBody(upstream: Response, done: () => void): ReadableStream<Uint8Array> | null {
-  const length = upstream.headers.get("content-length");
-  if (upstream.body === null || (length !== null && Number(length) <= SHORT_RESPONSE_BYTES)) {
-    done();
-    return upstream.body;
-  }
-  return bodyWithEnd(upstream.body, done);
-}
-
-/**
- * Passes a body through chunk by chunk and calls `done` exactly once when it ends, fails, or the client
- * cancels it. Pull-based with no buffer of its own: the sandbox is read only as fast as the client reads.
- */
-export function bodyWithEnd(
-  body: ReadableStream<Uint8Array> | null,
-  done: () => void,
-): ReadableStream<Uint8Array> | null {
-  if (body === null) {
-    done();
-    return null;
-  }
-  const reader = body.getReader();
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          const { done: ended, value } = await reader.read();
-          if (ended) {
-            done();
-            controller.close();
-          } else {
-            controller.enqueue(value);
-          }
-        } catch (err) {
-          done();
-          controller.error(err);
-        }
-      },
-      cancel(reason) {
-        done();
-        return reader.cancel(reason);
-      },
-    },
-    { highWaterMark: 0 },
-  );
 }

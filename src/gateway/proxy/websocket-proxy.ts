@@ -41,7 +41,7 @@ export async function proxyWebSocket(
   pathAndQuery: string,
   opts: ProxyDeps & { readonly openTimeoutMs: number },
 ): Promise<Response> {
-  const token = await opts.minter.mint({ audience: session.podIdentity, sessionId: session.id });
+  const token = opts.minter.mint({ audience: session.podIdentity, sessionId: session.id });
   const incoming = new Headers(c.req.raw.headers);
   for (const name of HANDSHAKE) incoming.delete(name);
   const headers = upstreamHeaders(incoming, {

@@ -9,6 +9,7 @@ import { type Session, SessionKind } from "../../gen/agentland/agentcore/v1/agen
 import type { GatewayEnv } from "../gateway-env";
 import { GatewayError } from "../gateway-error";
 import { relayedErrorResponse } from "../on-error";
+import { fieldValue } from "../proxy/proxy-headers";
 import { proxyToSession, type UpstreamAnswer } from "../proxy/proxy-to-session";
 import { readJsonBody, readLimitedBody } from "./read-json-body";
 import { type RouteDeps, SESSION_HEADER } from "./route-deps";
@@ -108,7 +109,7 @@ async function korokdAnswer(
       },
     );
   }
-  if (upstream.status < 400 || !upstream.headers.get("content-type")?.includes("application/json")) {
+  if (upstream.status < 400 || !fieldValue(upstream.headers, "content-type")?.includes("application/json")) {
     return answer.toClient();
   }
   const relayed = await answer.toClient().text();
@@ -123,7 +124,7 @@ async function korokdAnswer(
       status: upstream.status,
       code: typeof error?.code === "string" ? error.code : "sandbox_error",
       message: typeof error?.message === "string" ? error.message : "the sandbox reported an error",
-      retryAfter: upstream.headers.get("retry-after"),
+      retryAfter: fieldValue(upstream.headers, "retry-after"),
     },
     c.get("requestId"),
     session.id,

@@ -239,13 +239,14 @@ async function startEchoPod(ns: string, name: string, ip: string): Promise<Pod> 
 function copyJwksLikeKubelet(kube: KubeClient, ns: string, path: string): () => Promise<void> {
   mkdirSync(join(path, ".."), { recursive: true });
   let last = "";
-  return loop(100, async () => {
+  return loop(100, 400, async () => {
     const cm = await kube.resource(CONFIG_MAPS).get("agentland-sandbox-jwks", { namespace: ns });
     const text = cm.data?.["jwks.json"];
-    if (text === undefined || text === last) return;
+    if (text === undefined || text === last) return false;
     writeFileSync(`${path}.tmp`, text);
     renameSync(`${path}.tmp`, path);
     last = text;
+    return true;
   });
 }
 
@@ -264,7 +265,8 @@ function standInController(
     return pods.length === 0 ? undefined : pods[next++ % pods.length];
   };
   const types = [CODE_INTERPRETERS, AGENT_SESSIONS] as unknown as ResourceType<SessionLike>[];
-  return loop(50, async () => {
+  return loop(50, 400, async () => {
+    let changed = false;
     for (const type of types) {
       const { items } = await kube.resource(type).list({ namespace: ns });
       for (const obj of items) {
@@ -276,8 +278,10 @@ function standInController(
           type: "merge",
           patch: { status: readyStatus(pod) },
         });
+        changed = true;
       }
     }
+    return changed;
   });
 }
 
@@ -306,13 +310,18 @@ export function readyStatus(pod: { name: string; ip: string; port: number }) {
   };
 }
 
-/** Runs `body` every `ms` until stopped; failures are retried on the next tick. */
-function loop(ms: number, body: () => Promise<void>): () => Promise<void> {
+/**
+ * Runs `body` until stopped: every `minMs` while it reports changes, backing off to `maxMs` while nothing
+ * happens (benchmarks share the machine with these loops). Failures are retried on the next tick.
+ */
+function loop(minMs: number, maxMs: number, body: () => Promise<boolean>): () => Promise<void> {
   let stopped = false;
   const done = (async () => {
+    let wait = minMs;
     while (!stopped) {
-      await body().catch(() => undefined);
-      await Bun.sleep(ms);
+      const changed = await body().catch(() => false);
+      wait = changed ? minMs : Math.min(maxMs, wait * 2);
+      await Bun.sleep(wait);
     }
   })();
   return async () => {

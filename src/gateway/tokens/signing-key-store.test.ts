@@ -99,7 +99,7 @@ describe("signing key store (real apiserver)", () => {
       lifetimeMs: 60_000,
       clock: systemClock,
     });
-    const token = await minter.mint({ audience: `${sandboxes[0]}/pod-a`, sessionId: "sess-1" });
+    const token = minter.mint({ audience: `${sandboxes[0]}/pod-a`, sessionId: "sess-1" });
     const jwks = createLocalJWKSet((await publishedJwks(sandboxes[0] as string)) as never);
     const { payload, protectedHeader } = await jwtVerify(token, jwks, {
       algorithms: ["EdDSA"],
@@ -110,7 +110,7 @@ describe("signing key store (real apiserver)", () => {
     expect(payload.sid).toBe("sess-1");
     expect((payload.exp as number) - (payload.iat as number)).toBeLessThanOrEqual(60);
     expect(typeof payload.jti).toBe("string");
-    const other = await minter.mint({ audience: `${sandboxes[0]}/pod-a`, sessionId: "sess-1" });
+    const other = minter.mint({ audience: `${sandboxes[0]}/pod-a`, sessionId: "sess-1" });
     expect((await jwtVerify(other, jwks)).payload.jti).not.toBe(payload.jti);
   });
 
@@ -168,7 +168,7 @@ describe("signing key store (real apiserver)", () => {
     const s = store(home, sandboxes);
     await s.sync();
     const minter = createTokenMinter({ keys: s, issuer: "gw", lifetimeMs: 30_000, clock: systemClock });
-    const header = decodeProtectedHeader(await minter.mint({ audience: "a/b", sessionId: "s" }));
+    const header = decodeProtectedHeader(minter.mint({ audience: "a/b", sessionId: "s" }));
     expect(header).toEqual({ alg: "EdDSA", kid: s.kids()[0] as string, typ: "JWT" });
   });
 });

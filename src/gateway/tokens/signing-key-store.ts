@@ -7,7 +7,7 @@
  * race re-reads and re-plans, usually finding nothing left to do. Decisions come from `key-schedule.ts`,
  * so all replicas agree on which key signs at any moment.
  */
-import { exportJWK, generateKeyPair, importJWK } from "jose";
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import type { Clock } from "../../kube/clock";
 import type { KubeClient } from "../../kube/kube-client";
 import { isAlreadyExists, isConflict, isNotFound } from "../../kube/kube-error";
@@ -30,7 +30,7 @@ import {
   rotationRequest,
   type SecretObject,
 } from "./signing-key-secret";
-import type { ActiveSigningKey, SigningKeySource } from "./token-minter";
+import { type ActiveSigningKey, encodedJoseHeader, type SigningKeySource } from "./token-minter";
 
 export interface SigningKeyStoreOptions {
   readonly kube: KubeClient;
@@ -68,7 +68,7 @@ export function createSigningKeyStore(opts: SigningKeyStoreOptions): SigningKeyS
   const stopper = new AbortController();
   const call = { namespace: opts.namespace, timeoutMs: 10_000, signal: stopper.signal };
   let state: KeySetState | undefined;
-  const imported = new Map<string, CryptoKey>();
+  const imported = new Map<string, ActiveSigningKey>();
   let forceRotation = false;
   let running: Promise<void> = Promise.resolve();
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -79,7 +79,7 @@ export function createSigningKeyStore(opts: SigningKeyStoreOptions): SigningKeyS
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
-    const first = await addKey({ keys: [] }, opts.clock.now());
+    const first = addKey({ keys: [] }, opts.clock.now());
     try {
       const created = await secrets.create(newSecret(opts.secretName, opts.namespace, first), call);
       opts.log.info("signing keys created", { secret: opts.secretName, kid: first.keys[0]?.kid });
@@ -107,7 +107,7 @@ export function createSigningKeyStore(opts: SigningKeyStoreOptions): SigningKeyS
         keys: current.keys.filter((k) => !plan.drop.includes(k.kid)),
         ...withRotationHandled(annotationAsks ? requested : current.rotationHandled),
       };
-      if (plan.addKeyActivatingAt !== undefined) next = await addKey(next, now, plan.addKeyActivatingAt);
+      if (plan.addKeyActivatingAt !== undefined) next = addKey(next, now, plan.addKeyActivatingAt);
       try {
         await secrets.update({ ...secret, data: { ...secret.data, ...encodeKeySet(next) } }, call);
       } catch (err) {
@@ -124,10 +124,11 @@ export function createSigningKeyStore(opts: SigningKeyStoreOptions): SigningKeyS
     }
   }
 
-  async function apply(next: KeySetState): Promise<void> {
+  function apply(next: KeySetState): void {
     for (const key of next.keys) {
       if (!imported.has(key.kid)) {
-        imported.set(key.kid, (await importJWK({ ...key.privateJwk, alg: "EdDSA" }, "EdDSA")) as CryptoKey);
+        const privateKey: KeyObject = createPrivateKey({ key: { ...key.privateJwk }, format: "jwk" });
+        imported.set(key.kid, { kid: key.kid, key: privateKey, encodedHeader: encodedJoseHeader(key.kid) });
       }
     }
     for (const kid of imported.keys()) if (!next.keys.some((k) => k.kid === kid)) imported.delete(kid);
@@ -136,7 +137,7 @@ export function createSigningKeyStore(opts: SigningKeyStoreOptions): SigningKeyS
 
   async function syncOnce(): Promise<void> {
     const next = await reconcileSecret();
-    await apply(next);
+    apply(next);
     await publishJwks(
       { kube: opts.kube, name: opts.jwksConfigMap, namespaces: opts.sandboxNamespaces, log: opts.log },
       JSON.stringify(publicJwks(next)),
@@ -155,8 +156,7 @@ export function createSigningKeyStore(opts: SigningKeyStoreOptions): SigningKeyS
     current(): ActiveSigningKey | undefined {
       if (state === undefined) return undefined;
       const key = signingKeyAt(state, opts.clock.now());
-      const crypto = key && imported.get(key.kid);
-      return key && crypto ? { kid: key.kid, key: crypto } : undefined;
+      return key && imported.get(key.kid);
     },
     start() {
       const tick = () =>
@@ -181,9 +181,9 @@ export function createSigningKeyStore(opts: SigningKeyStoreOptions): SigningKeyS
   };
 }
 
-async function addKey(state: KeySetState, now: number, activateAt = now): Promise<KeySetState> {
-  const { privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519", extractable: true });
-  const jwk = await exportJWK(privateKey);
+function addKey(state: KeySetState, now: number, activateAt = now): KeySetState {
+  const { privateKey } = generateKeyPairSync("ed25519");
+  const jwk = privateKey.export({ format: "jwk" });
   const kid = `ed25519-${new Date(now).toISOString().slice(0, 10)}-${crypto.randomUUID().slice(0, 8)}`;
   const key: StoredKey = {
     kid,

@@ -1,10 +1,15 @@
 /**
- * One short-lived JWT per proxied request (jose, EdDSA over Ed25519): `iss` the gateway, `aud` exactly the
- * target pod's identity (`<namespace>/<pod>`), `sid` the session, a fresh `jti` (sandboxes treat it as
- * single-use), `iat` and `exp` at most 60 s ahead. A token is therefore useless on any other pod, for any
- * other session, or a second time.
+ * One short-lived JWT per proxied request (RFC 7519, EdDSA over Ed25519 per RFC 8037): `iss` the gateway,
+ * `aud` exactly the target pod's identity (`<namespace>/<pod>`), `sid` the session, a fresh `jti` (sandboxes
+ * treat it as single-use), `iat` and `exp` at most 60 s ahead. A token is therefore useless on any other
+ * pod, for any other session, or a second time.
+ *
+ * Signing is on the hot path of every request, so the compact JWS is assembled here around node:crypto's
+ * synchronous Ed25519 signature (≈45 µs) rather than jose's SignJWT, which goes through WebCrypto's async
+ * sign and costs ≈80 µs plus several promise hops (a quarter of the gateway's CPU under load). The header
+ * segment is encoded once per key. Verification everywhere (korokd, agents, tests) is jose's `jwtVerify`.
  */
-import { SignJWT } from "jose";
+import { type KeyObject, sign } from "node:crypto";
 import type { Clock } from "../../kube/clock";
 import { GatewayError } from "../gateway-error";
 
@@ -13,7 +18,10 @@ export const MAX_TOKEN_LIFETIME_MS = 60_000;
 
 export interface ActiveSigningKey {
   readonly kid: string;
-  readonly key: CryptoKey;
+  /** The Ed25519 private key. */
+  readonly key: KeyObject;
+  /** `base64url(JSON(protected header))` for this key, computed once. */
+  readonly encodedHeader: string;
 }
 
 export interface SigningKeySource {
@@ -29,7 +37,11 @@ export interface TokenMinterOptions {
 }
 
 export interface TokenMinter {
-  mint(target: { readonly audience: string; readonly sessionId: string }): Promise<string>;
+  mint(target: { readonly audience: string; readonly sessionId: string }): string;
+}
+
+export function encodedJoseHeader(kid: string): string {
+  return Buffer.from(JSON.stringify({ alg: "EdDSA", kid, typ: "JWT" })).toString("base64url");
 }
 
 export function createTokenMinter(opts: TokenMinterOptions): TokenMinter {
@@ -37,19 +49,24 @@ export function createTokenMinter(opts: TokenMinterOptions): TokenMinter {
     throw new Error(`token lifetime must be between 1s and 60s, got ${opts.lifetimeMs} ms`);
   }
   const lifetimeSeconds = Math.floor(opts.lifetimeMs / 1000);
+  const iss = opts.issuer;
   return {
-    async mint({ audience, sessionId }) {
+    mint({ audience, sessionId }) {
       const signing = opts.keys.current();
       if (signing === undefined) throw new GatewayError("not_ready", "signing keys are not loaded yet");
       const iat = Math.floor(opts.clock.now() / 1000);
-      return new SignJWT({ sid: sessionId })
-        .setProtectedHeader({ alg: "EdDSA", kid: signing.kid, typ: "JWT" })
-        .setIssuer(opts.issuer)
-        .setAudience(audience)
-        .setJti(crypto.randomUUID())
-        .setIssuedAt(iat)
-        .setExpirationTime(iat + lifetimeSeconds)
-        .sign(signing.key);
+      const claims = {
+        iss,
+        aud: audience,
+        sid: sessionId,
+        jti: crypto.randomUUID(),
+        iat,
+        exp: iat + lifetimeSeconds,
+      };
+      const signingInput = `${signing.encodedHeader}.${Buffer.from(JSON.stringify(claims)).toString("base64url")}`;
+      // Ed25519 takes no separate digest: the algorithm argument must be null (RFC 8032 PureEdDSA).
+      const signature = sign(null, Buffer.from(signingInput), signing.key).toString("base64url");
+      return `${signingInput}.${signature}`;
     },
   };
 }

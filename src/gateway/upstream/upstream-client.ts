@@ -1,0 +1,100 @@
+/**
+ * HTTP/1.1 to sandboxes over Bun's TCP sockets with keep-alive pooling. The gateway talks to every sandbox
+ * this way instead of through `fetch`: on this path `fetch` costs more CPU than everything else the gateway
+ * does per request, adds a thread hop to each call, and hides when an upload finished or a body ended —
+ * both of which the proxy needs (deadlines, activity). See `http1-exchange.ts` for one exchange.
+ *
+ * A request that dies on a reused keep-alive connection before any response byte (the sandbox closed an
+ * idle connection just as it was picked) is retried on another connection when its body can be replayed.
+ */
+import { exchange, NoResponseError, type UpstreamResponse } from "./http1-exchange";
+import { createSocketPool, type PooledConnection } from "./socket-pool";
+
+export interface UpstreamRequest {
+  readonly host: string;
+  readonly port: number;
+  readonly method: string;
+  /** Origin-form request target: `/path?query`. */
+  readonly target: string;
+  readonly headers: Iterable<[string, string]>;
+  readonly body: Uint8Array | string | ReadableStream<Uint8Array> | null;
+  /** Declared length of a streamed body; undefined sends it chunked. */
+  readonly bodyLength?: number | undefined;
+  /** Time for the response head after the request went out; undefined waits as long as the client. */
+  readonly headersTimeoutMs?: number | undefined;
+  readonly signal: AbortSignal;
+  /** Runs once when the exchange is over: body delivered, failed, or abandoned. */
+  readonly onFinish: () => void;
+}
+
+export interface UpstreamClient {
+  request(req: UpstreamRequest): Promise<UpstreamResponse>;
+  close(): void;
+}
+
+export class InvalidTargetError extends Error {
+  override readonly name = "InvalidTargetError";
+}
+
+/** Origin-form targets only: printable ASCII without spaces, starting with `/` (RFC 9112 §3.2.1). */
+const ORIGIN_FORM = /^\/[\x21-\x7e]*$/;
+const MAX_ATTEMPTS = 3;
+const CONNECT_TIMEOUT_MS = 10_000;
+const encoder = new TextEncoder();
+
+export function createUpstreamClient(
+  opts: { maxIdlePerOrigin?: number; idleTimeoutMs?: number } = {},
+): UpstreamClient {
+  const pool = createSocketPool({
+    maxIdlePerOrigin: opts.maxIdlePerOrigin ?? 128,
+    idleTimeoutMs: opts.idleTimeoutMs ?? 30_000,
+    now: () => performance.now(),
+  });
+
+  async function request(req: UpstreamRequest): Promise<UpstreamResponse> {
+    if (!ORIGIN_FORM.test(req.target))
+      throw new InvalidTargetError(`invalid request target ${JSON.stringify(req.target)}`);
+    const body = typeof req.body === "string" ? encoder.encode(req.body) : req.body;
+    const replayable = !(body instanceof ReadableStream);
+    const authority = req.host.includes(":") ? `[${req.host}]:${req.port}` : `${req.host}:${req.port}`;
+    const connectTimeout = Math.min(req.headersTimeoutMs ?? CONNECT_TIMEOUT_MS, CONNECT_TIMEOUT_MS);
+    for (let attempt = 1; ; attempt++) {
+      let conn: PooledConnection;
+      try {
+        conn = await pool.acquire(req.host, req.port, connectTimeout, req.signal);
+      } catch (err) {
+        req.onFinish();
+        throw err;
+      }
+      let accepted = false;
+      let finished = false;
+      try {
+        const res = await exchange(conn.socket, pool, {
+          method: req.method,
+          target: req.target,
+          authority,
+          headers: req.headers,
+          body,
+          bodyLength: req.bodyLength,
+          headersTimeoutMs: req.headersTimeoutMs,
+          signal: req.signal,
+          onFinish: () => {
+            finished = true;
+            if (accepted) req.onFinish();
+          },
+        });
+        accepted = true;
+        if (finished) req.onFinish();
+        return res;
+      } catch (err) {
+        const retry = err instanceof NoResponseError && conn.reused && replayable && attempt < MAX_ATTEMPTS;
+        if (!retry) {
+          req.onFinish();
+          throw err;
+        }
+      }
+    }
+  }
+
+  return { request, close: () => pool.close() };
+}
