@@ -38,11 +38,14 @@ async function main(): Promise<number> {
     const cluster = await clusterUp({ name: clusterName, log: (l) => console.error(`    ${l}`) });
     step("bun test");
     const junit = join(work, "junit.xml");
-    const proc = Bun.spawn(["bun", "test", "--timeout=60000", "--reporter=junit", `--reporter-outfile=${junit}`, ...filters], {
-      stdout: "inherit",
-      stderr: "inherit",
-      env: { ...process.env, AGENTLAND_CLUSTER_DIR: cluster.dir, KUBECONFIG: cluster.kubeconfig },
-    });
+    const proc = Bun.spawn(
+      ["bun", "test", "--timeout=60000", "--reporter=junit", `--reporter-outfile=${junit}`, ...filters],
+      {
+        stdout: "inherit",
+        stderr: "inherit",
+        env: { ...process.env, AGENTLAND_CLUSTER_DIR: cluster.dir, KUBECONFIG: cluster.kubeconfig },
+      },
+    );
     const code = await proc.exited;
     let counts = { passed: 0, failed: 0, skipped: 0 };
     try {
