@@ -21,6 +21,7 @@ import { createSessionCache } from "./sessions/session-cache";
 import { createSessionService, type RuntimeRef } from "./sessions/session-service";
 import { createSigningKeyStore, type SigningKeyStore } from "./tokens/signing-key-store";
 import { createTokenMinter } from "./tokens/token-minter";
+import { createTokenPool } from "./tokens/token-pool";
 import { createUpstreamClient } from "./upstream/upstream-client";
 
 export type GatewayStartSettings = GatewaySettings & { "listen-host": string };
@@ -44,11 +45,18 @@ export async function startGateway(
   const log = createLogger("gateway", settings["log-level"]);
   const auth = authMode(settings, log);
   const keys = signingKeys(settings, clock, log);
-  const minter = createTokenMinter({
-    keys,
-    issuer: settings["token-issuer"],
-    lifetimeMs: settings["token-lifetime"],
-    clock,
+  const minter = createTokenPool({
+    minter: createTokenMinter({
+      keys,
+      issuer: settings["token-issuer"],
+      lifetimeMs: settings["token-lifetime"],
+      clock,
+    }),
+    perTarget: 2,
+    // Far below how long a superseded key stays published (token lifetime + clock skew).
+    maxAgeMs: 2_000,
+    maxTargets: 10_000,
+    now: () => clock.monotonic(),
   });
   const agentcore = createAgentcoreClient({
     baseUrl: settings["agentcore-url"],

@@ -171,36 +171,38 @@ export function createResponseParser(requestMethod: string, sink: ParserSink): R
 }
 
 function parseHead(text: string): ResponseHead {
-  const lines = text.split("\r\n");
-  const status = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: (.*))?$/.exec(lines[0] ?? "");
+  let eol = text.indexOf("\r\n");
+  if (eol === -1) eol = text.length;
+  const status = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: (.*))?$/.exec(text.slice(0, eol));
   if (status === null) throw new ProtocolError("malformed status line");
   const headers: [string, string][] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i] as string;
-    const colon = line.indexOf(":");
-    const name = line.slice(0, colon).toLowerCase();
+  let closes = false;
+  let contentLength: string | undefined;
+  for (let start = eol + 2; start < text.length; start = eol + 2) {
+    eol = text.indexOf("\r\n", start);
+    if (eol === -1) eol = text.length;
+    const colon = text.indexOf(":", start);
+    if (colon <= start || colon > eol) throw new ProtocolError("malformed header field");
+    const name = text.slice(start, colon).toLowerCase();
     // No obsolete line folding (§5.2) and no whitespace before the colon (§5.1): both are smuggling tools.
-    if (colon <= 0 || !TOKEN.test(name)) throw new ProtocolError("malformed header field");
-    const value = line.slice(colon + 1).trim();
-    if (/[\r\n\0]/.test(value)) throw new ProtocolError("malformed header value");
+    if (!TOKEN.test(name)) throw new ProtocolError("malformed header field");
+    const value = text.slice(colon + 1, eol).trim();
+    if (value.includes("\n") || value.includes("\0")) throw new ProtocolError("malformed header value");
     headers.push([name, value]);
-  }
-  const http10 = status[1] === "0";
-  const connection = headers.filter(([n]) => n === "connection").map(([, v]) => v.toLowerCase());
-  const closes = connection.some((v) => v.split(",").some((t) => t.trim() === "close"));
-  const lengths = new Set(headers.filter(([n]) => n === "content-length").map(([, v]) => v));
-  let contentLength: number | undefined;
-  if (lengths.size > 1) throw new ProtocolError("conflicting Content-Length");
-  for (const v of lengths) {
-    if (!/^\d{1,15}$/.test(v)) throw new ProtocolError("malformed Content-Length");
-    contentLength = Number(v);
+    if (name === "connection" && /(^|,)\s*close\s*(,|$)/i.test(value)) closes = true;
+    else if (name === "content-length") {
+      if (contentLength !== undefined && contentLength !== value)
+        throw new ProtocolError("conflicting Content-Length");
+      if (!/^\d{1,15}$/.test(value)) throw new ProtocolError("malformed Content-Length");
+      contentLength = value;
+    }
   }
   return {
     status: Number(status[2]),
     statusText: status[3] ?? "",
     headers,
-    keepAlive: !http10 && !closes,
-    contentLength,
+    keepAlive: status[1] === "1" && !closes,
+    contentLength: contentLength === undefined ? undefined : Number(contentLength),
   };
 }
 

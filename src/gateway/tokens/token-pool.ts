@@ -1,0 +1,69 @@
+/**
+ * Keeps a couple of freshly minted tokens ready for each recently used sandbox, so signing (an Ed25519
+ * signature, ~35-45 µs) happens after a response went out rather than while the next request waits. Each
+ * token is still used for exactly one request; a pooled token is at most `maxAgeMs` old when used (its
+ * `exp` stays ≤ 60 s after its `iat`), and that age is far below how long a superseded signing key is
+ * kept, so a rotation never strands a pooled token.
+ */
+import type { TokenMinter } from "./token-minter";
+
+export interface TokenTarget {
+  readonly audience: string;
+  readonly sessionId: string;
+}
+
+export interface TokenPoolOptions {
+  readonly minter: TokenMinter;
+  /** Tokens kept ready per target. */
+  readonly perTarget: number;
+  readonly maxAgeMs: number;
+  /** Targets remembered at most (least recently used are dropped). */
+  readonly maxTargets: number;
+  readonly now: () => number;
+}
+
+interface Ready {
+  readonly token: string;
+  readonly at: number;
+}
+
+export function createTokenPool(opts: TokenPoolOptions): TokenMinter {
+  const ready = new Map<string, { target: TokenTarget; tokens: Ready[] }>();
+  const refills = new Set<string>();
+  let scheduled = false;
+
+  function refill(): void {
+    scheduled = false;
+    for (const key of refills) {
+      refills.delete(key);
+      const entry = ready.get(key);
+      if (entry === undefined) continue;
+      while (entry.tokens.length < opts.perTarget) {
+        entry.tokens.push({ token: opts.minter.mint(entry.target), at: opts.now() });
+      }
+    }
+  }
+
+  return {
+    mint(target) {
+      const key = `${target.audience}\u0000${target.sessionId}`;
+      let entry = ready.get(key);
+      if (entry === undefined) {
+        if (ready.size >= opts.maxTargets) ready.delete(ready.keys().next().value as string);
+        entry = { target, tokens: [] };
+      }
+      // Re-inserting keeps the map in least-recently-used order.
+      ready.delete(key);
+      ready.set(key, entry);
+      const oldest = opts.now() - opts.maxAgeMs;
+      entry.tokens = entry.tokens.filter((t) => t.at > oldest);
+      const token = entry.tokens.pop()?.token ?? opts.minter.mint(target);
+      refills.add(key);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(refill);
+      }
+      return token;
+    },
+  };
+}
