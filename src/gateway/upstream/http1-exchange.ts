@@ -6,7 +6,12 @@
  * reads slowly. `onFinish` runs exactly once, when the exchange is over for good.
  */
 import type { Socket } from "bun";
-import { createResponseParser, ProtocolError } from "./response-parser";
+import {
+  createResponseParser,
+  ProtocolError,
+  type ResponseHead,
+  type ResponseParser,
+} from "./response-parser";
 import type { ConnectionState, SocketPool } from "./socket-pool";
 
 export interface ExchangeRequest {
@@ -51,146 +56,179 @@ export function exchange(
   req: ExchangeRequest,
 ): Promise<UpstreamResponse> {
   return new Promise<UpstreamResponse>((resolve, reject) => {
-    let settled = false;
-    let finished = false;
-    let requestSent = false;
-    let sawBytes = false;
-    let head: UpstreamResponse | undefined;
-    let early: Uint8Array[] = [];
-    let ended = false;
-    let controller: ReadableStreamDefaultController<Uint8Array> | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let drained: (() => void) | undefined;
-    let paused = false;
+    new Exchange(socket, pool, req, resolve, reject).start();
+  });
+}
 
-    const arm = () => {
-      clearTimeout(timer);
-      if (req.headersTimeoutMs !== undefined && head === undefined) {
-        timer = setTimeout(
-          () => fail(new HeadersTimeoutError("no response head in time")),
-          req.headersTimeoutMs,
-        );
-      }
-    };
-    const finish = (reusable: boolean) => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(timer);
-      req.signal.removeEventListener("abort", onAbort);
-      if (reusable && requestSent) pool.release(socket);
-      else {
-        socket.data.owner = undefined;
-        socket.terminate();
-      }
-      req.onFinish();
-    };
-    const fail = (err: unknown) => {
-      if (!settled) {
-        settled = true;
-        reject(err);
-      } else if (!finished) controller?.error(err);
-      drained?.();
-      finish(false);
-    };
-    const onAbort = () => fail(req.signal.reason);
-    const parser = createResponseParser(req.method, {
-      head(h) {
-        clearTimeout(timer);
-        head = { status: h.status, statusText: h.statusText, headers: h.headers, body: null };
+class Exchange {
+  private settled = false;
+  private finished = false;
+  private requestSent = false;
+  private sawBytes = false;
+  private head: ResponseHead | undefined;
+  private early: Uint8Array[] = [];
+  private ended = false;
+  private controller: ReadableStreamDefaultController<Uint8Array> | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private drained: (() => void) | undefined;
+  private paused = false;
+  private readonly parser: ResponseParser;
+  private readonly onAbort = () => this.fail(this.req.signal.reason);
+
+  constructor(
+    private readonly socket: Socket<ConnectionState>,
+    private readonly pool: SocketPool,
+    private readonly req: ExchangeRequest,
+    private readonly resolve: (res: UpstreamResponse) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {
+    this.parser = createResponseParser(req.method, {
+      head: (h) => {
+        clearTimeout(this.timer);
+        this.head = h;
       },
-      data(chunk) {
-        if (controller === undefined) early.push(chunk);
-        else {
-          controller.enqueue(chunk);
-          if ((controller.desiredSize ?? 1) <= 0 && !paused) {
-            paused = true;
-            socket.pause();
-          }
-        }
-      },
-      end() {
-        ended = true;
-        controller?.close();
+      data: (chunk) => this.deliver(chunk),
+      end: () => {
+        this.ended = true;
+        this.controller?.close();
       },
     });
-    /** After bytes were parsed: hand the response over once its head is known. */
-    const progress = () => {
-      if (head !== undefined && !settled) {
-        settled = true;
-        resolve({ ...head, body: initialBody() });
-      }
-      if (ended && !finished) finish(parser.reusable);
-    };
-    const initialBody = (): UpstreamResponse["body"] => {
-      if (ended) {
-        const bytes =
-          early.length === 0 ? null : early.length === 1 ? (early[0] as Uint8Array) : Buffer.concat(early);
-        early = [];
-        return bytes;
-      }
-      return new ReadableStream<Uint8Array>(
-        {
-          start(c) {
-            controller = c;
-            for (const chunk of early) c.enqueue(chunk);
-            early = [];
-          },
-          pull() {
-            if (paused) {
-              paused = false;
-              socket.resume();
-            }
-          },
-          cancel() {
-            // The client went away mid-body: the connection cannot be reused.
-            finish(false);
-          },
-        },
-        { highWaterMark: STREAM_HIGH_WATER, size: (chunk) => chunk?.byteLength ?? 0 },
-      );
-    };
+  }
 
-    socket.data.owner = {
-      data(chunk) {
-        sawBytes = true;
-        try {
-          parser.push(chunk);
-        } catch (err) {
-          return fail(err);
-        }
-        progress();
-      },
-      drain() {
-        drained?.();
-      },
-      closed(error) {
-        if (finished) return;
-        try {
-          parser.close();
-        } catch (err) {
-          return fail(
-            sawBytes
-              ? (error ?? err)
-              : new NoResponseError("connection closed before a response", { cause: error }),
-          );
-        }
-        progress();
-      },
+  start(): void {
+    this.socket.data.owner = {
+      data: (chunk) => this.received(chunk),
+      drain: () => this.drained?.(),
+      closed: (error) => this.closed(error),
     };
-    if (req.signal.aborted) return onAbort();
-    req.signal.addEventListener("abort", onAbort, { once: true });
-    arm();
-    void send(socket, req, {
-      waitDrain: () => new Promise<void>((r) => (drained = r)),
-      progress: arm,
+    if (this.req.signal.aborted) {
+      this.onAbort();
+      return;
+    }
+    this.req.signal.addEventListener("abort", this.onAbort, { once: true });
+    this.arm();
+    sendRequest(this.socket, this.req, {
+      waitDrain: () =>
+        new Promise<void>((r) => {
+          this.drained = r;
+        }),
+      progress: () => this.arm(),
     }).then(
       () => {
-        requestSent = true;
-        if (ended && !finished) finish(parser.reusable);
+        this.requestSent = true;
+        if (this.ended) this.finish(this.parser.reusable);
       },
-      (err: unknown) => fail(err),
+      (err: unknown) => this.fail(err),
     );
-  });
+  }
+
+  /** (Re)starts the deadline for the response head; it stops once the head arrived. */
+  private arm(): void {
+    clearTimeout(this.timer);
+    if (this.req.headersTimeoutMs === undefined || this.head !== undefined) return;
+    this.timer = setTimeout(
+      () => this.fail(new HeadersTimeoutError("no response head in time")),
+      this.req.headersTimeoutMs,
+    );
+  }
+
+  private received(chunk: Uint8Array): void {
+    this.sawBytes = true;
+    try {
+      this.parser.push(chunk);
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.settle();
+  }
+
+  private closed(error: Error | undefined): void {
+    if (this.finished) return;
+    try {
+      this.parser.close();
+    } catch (err) {
+      const cause = this.sawBytes
+        ? (error ?? err)
+        : new NoResponseError("connection closed before a response", { cause: error });
+      this.fail(cause);
+      return;
+    }
+    this.settle();
+  }
+
+  private deliver(chunk: Uint8Array): void {
+    if (this.controller === undefined) {
+      this.early.push(chunk);
+      return;
+    }
+    this.controller.enqueue(chunk);
+    if ((this.controller.desiredSize ?? 1) <= 0 && !this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  /** After bytes were parsed: hand the response over once its head is known; finish once it ended. */
+  private settle(): void {
+    if (this.head !== undefined && !this.settled) {
+      this.settled = true;
+      const { status, statusText, headers } = this.head;
+      this.resolve({ status, statusText, headers, body: this.initialBody() });
+    }
+    // An answer that ended before the request was fully sent leaves the connection unusable (finish
+    // closes it, which also stops the upload).
+    if (this.ended) this.finish(this.parser.reusable);
+  }
+
+  private initialBody(): UpstreamResponse["body"] {
+    if (this.ended) {
+      const parts = this.early;
+      this.early = [];
+      return parts.length === 0 ? null : parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts);
+    }
+    return new ReadableStream<Uint8Array>(
+      {
+        start: (c) => {
+          this.controller = c;
+          for (const chunk of this.early) c.enqueue(chunk);
+          this.early = [];
+        },
+        pull: () => {
+          if (!this.paused) return;
+          this.paused = false;
+          this.socket.resume();
+        },
+        // The client went away mid-body: the connection cannot be reused.
+        cancel: () => this.finish(false),
+      },
+      { highWaterMark: STREAM_HIGH_WATER, size: (chunk) => chunk?.byteLength ?? 0 },
+    );
+  }
+
+  private fail(err: unknown): void {
+    if (!this.settled) {
+      this.settled = true;
+      this.reject(err);
+    } else if (!this.finished) {
+      this.controller?.error(err);
+    }
+    this.drained?.();
+    this.finish(false);
+  }
+
+  private finish(reusable: boolean): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.timer);
+    this.req.signal.removeEventListener("abort", this.onAbort);
+    if (reusable && this.requestSent) this.pool.release(this.socket);
+    else {
+      this.socket.data.owner = undefined;
+      this.socket.terminate();
+    }
+    this.req.onFinish();
+  }
 }
 
 interface SendHooks {
@@ -199,25 +237,31 @@ interface SendHooks {
   progress(): void;
 }
 
-async function send(socket: Socket<ConnectionState>, req: ExchangeRequest, hooks: SendHooks): Promise<void> {
-  const streamed = req.body instanceof ReadableStream;
-  const chunked = streamed && req.bodyLength === undefined;
+function requestHead(req: ExchangeRequest, chunked: boolean): Uint8Array {
   let head = `${req.method} ${req.target} HTTP/1.1\r\nhost: ${req.authority}\r\n`;
   for (const [name, value] of req.headers) {
     if (name === "content-length" || name === "transfer-encoding" || name === "host") continue;
     head += `${name}: ${value}\r\n`;
   }
   if (chunked) head += "transfer-encoding: chunked\r\n";
-  else if (streamed) head += `content-length: ${req.bodyLength}\r\n`;
+  else if (req.body instanceof ReadableStream) head += `content-length: ${req.bodyLength}\r\n`;
   else if (req.body !== null || !["GET", "HEAD", "DELETE", "OPTIONS"].includes(req.method)) {
     head += `content-length: ${req.body?.byteLength ?? 0}\r\n`;
   }
-  const headBytes = encoder.encode(`${head}\r\n`);
+  return encoder.encode(`${head}\r\n`);
+}
+
+async function sendRequest(
+  socket: Socket<ConnectionState>,
+  req: ExchangeRequest,
+  hooks: SendHooks,
+): Promise<void> {
+  const chunked = req.body instanceof ReadableStream && req.bodyLength === undefined;
+  const head = requestHead(req, chunked);
   if (!(req.body instanceof ReadableStream)) {
-    await writeAll(socket, req.body === null ? headBytes : Buffer.concat([headBytes, req.body]), hooks);
-    return;
+    return writeAll(socket, req.body === null ? head : Buffer.concat([head, req.body]), hooks);
   }
-  await writeAll(socket, headBytes, hooks);
+  await writeAll(socket, head, hooks);
   let sent = 0;
   for await (const chunk of req.body) {
     if (chunk.byteLength === 0) continue;
@@ -246,7 +290,10 @@ async function writeAll(socket: Socket<ConnectionState>, bytes: Uint8Array, hook
   }
 }
 
-/** Frees a fully written chunk's memory now instead of at the next GC (it is ours alone). */
+/**
+ * Frees a fully written chunk's memory now rather than at some later GC: the request body's chunks are
+ * ours alone, and detaching them keeps a large upload's footprint flat.
+ */
 function release(chunk: Uint8Array): void {
   const buffer = chunk.buffer;
   if (
