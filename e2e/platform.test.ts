@@ -109,9 +109,17 @@ describe("code runs through the gateway", () => {
   });
 
   test("SSE streams output before the run ends and closes with an exit event", async () => {
+    // An established session: this measures the gateway's streaming, not a sandbox's first start.
+    const warmup = await run({ language: "python", code: "print('ready')" });
+    const session = warmup.res.headers.get("x-agentland-session") ?? "";
     const res = await fetch(`${gw}/api/code-runner/run`, {
       method: "POST",
-      headers: { ...auth(), "content-type": "application/json", accept: "text/event-stream" },
+      headers: {
+        ...auth(),
+        "content-type": "application/json",
+        accept: "text/event-stream",
+        "x-agentland-session": session,
+      },
       body: JSON.stringify({
         language: "python",
         code: "import time\nprint('first', flush=True)\ntime.sleep(1.5)\nprint('second', flush=True)",
