@@ -46,6 +46,8 @@ export interface Clients {
   readonly runtimes: ResourceClient<AgentRuntime>;
 }
 
+export type ControllerName = "sandbox" | "pool" | "claim" | "codeInterpreter" | "agentSession" | "runtime";
+
 export interface ControllerContext {
   readonly caches: Caches;
   readonly api: Clients;
@@ -56,6 +58,12 @@ export interface ControllerContext {
   readonly memo: WriteMemo;
   readonly events: EventRecorder;
   readonly log: Logger;
+  /**
+   * Queues `namespace/name` for a controller now. A controller that just created or changed what another
+   * one manages kicks it instead of waiting for the watch to echo its own write (one hop fewer per step of
+   * session → claim → sandbox → pod). Purely an accelerator: the watch delivers the same wake-up anyway.
+   */
+  readonly kick: (controller: ControllerName, key: string) => void;
 }
 
 /** What a work-queue handler returns: nothing, or when to look again (deadlines, back-offs). */

@@ -10,6 +10,8 @@
  * restarted controller converge on the same object); PoolRequired waits with reason PoolExhausted and is
  * woken when a pool member becomes available.
  */
+import { AGENT_SESSION } from "../../api/agent-session";
+import { CODE_INTERPRETER } from "../../api/code-interpreter";
 import { LABELS, MANAGED_BY, RESERVED_PREFIX } from "../../api/reserved-keys";
 import { SANDBOX, type Sandbox, sandboxKind } from "../../api/sandbox";
 import { SANDBOX_CLAIM, type SandboxClaim, sandboxClaimKind } from "../../api/sandbox-claim";
@@ -225,6 +227,7 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
         boundNames.set(uid, result.metadata.name ?? "");
         const how = result.metadata.labels?.[LABELS.pool] ? `took warm sandbox` : "created sandbox";
         ctx.events.record(claim, "Normal", "Bound", `${how} ${result.metadata.name}`);
+        ctx.kick("sandbox", `${namespace}/${result.metadata.name}`);
       }
     }
     const status = computeClaimStatus(claim, bound, unbound, rfc3339(ctx.clock.now()));
@@ -233,11 +236,24 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
     const updated = await patchStatusIfChanged(ctx.api.claims, raw, status, { signal });
     if (updated) {
       ctx.memo.remember(memoKey(SANDBOX_CLAIM.kind, namespace, name), raw, updated);
+      kickOwner(claim);
       if (!wasExhausted && unbound.reason === "PoolExhausted" && !bound)
         ctx.events.record(claim, "Normal", "PoolExhausted", unbound.message);
     }
     if (bound && status.sandboxName) boundNames.delete(uid);
     return undefined;
+  }
+
+  /** The session mirroring this claim. */
+  function kickOwner(claim: SandboxClaim): void {
+    const owner = controllerOf(claim);
+    const controller =
+      owner?.kind === CODE_INTERPRETER.kind
+        ? "codeInterpreter"
+        : owner?.kind === AGENT_SESSION.kind
+          ? "agentSession"
+          : undefined;
+    if (owner && controller) ctx.kick(controller, `${claim.metadata.namespace}/${owner.name}`);
   }
 
   function forgetClaim(raw: SandboxClaim | undefined): ReconcileResult {

@@ -111,6 +111,7 @@ export function createSandboxPoolReconciler(ctx: ControllerContext): Reconciler 
           try {
             const created = await ctx.api.sandboxes.create(sbx, { signal });
             ctx.memo.remember(sandboxKey(sbx.metadata.namespace ?? "", name), undefined, created);
+            ctx.kick("sandbox", `${sbx.metadata.namespace}/${name}`);
           } catch (err) {
             ctx.expectations.cancelCreate(key, name);
             throw err;

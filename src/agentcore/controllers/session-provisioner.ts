@@ -18,6 +18,7 @@ import type { ResourceClient } from "../../kube/resource-client";
 import { computeSessionStatus } from "../render/session-status";
 import type { ControllerContext, ReconcileResult } from "./controller-context";
 import { memoKey } from "./controller-context";
+import { INDEX } from "./object-cache";
 import { controllerRef, isControlledBy } from "./owner-refs";
 import { parsedOrUndefined } from "./parse-cached";
 import { cachedTemplateHash } from "./pool-template";
@@ -102,6 +103,7 @@ export function createSessionProvisioner<T extends SessionObject>(
           undefined,
           await ctx.api.sandboxes.create(sbx, { signal }),
         );
+        ctx.kick("sandbox", `${ns}/${name}`);
       } else {
         const claim: SandboxClaim = {
           apiVersion: SANDBOX_CLAIM.apiVersion,
@@ -117,6 +119,7 @@ export function createSessionProvisioner<T extends SessionObject>(
           undefined,
           await ctx.api.claims.create(claim, { signal }),
         );
+        ctx.kick("claim", `${ns}/${name}`);
       }
     } catch (err) {
       if (!isAlreadyExists(err)) throw err; // the cache is behind; its event brings us back
@@ -130,6 +133,13 @@ export function createSessionProvisioner<T extends SessionObject>(
   }
 
   /** The session's claim or sandbox (whichever it has), and the sandbox a claim holds. */
+  function heldBy(claimUid: string): string | undefined {
+    const held = ctx.caches.sandboxes
+      .byIndex(INDEX.claimUid, claimUid)
+      .filter((s) => !s.metadata.deletionTimestamp);
+    return held.length === 1 ? held[0]?.metadata.name : undefined;
+  }
+
   function children(session: T): Children {
     const ns = session.metadata.namespace ?? "";
     const name = session.metadata.name ?? "";
@@ -137,7 +147,9 @@ export function createSessionProvisioner<T extends SessionObject>(
     const directRaw = latest(SANDBOX.kind, ns, name, ctx.caches.sandboxes.get(ns, name));
     const claim = parsedOrUndefined(sandboxClaimKind, claimRaw);
     if (claim && isControlledBy(claim, session)) {
-      const held = claim.status?.sandboxName;
+      // The claim's status names its sandbox; until that write lands, the adopted sandbox itself (found by
+      // its claimRef) already says it is Ready, so the session need not wait for the claim's status.
+      const held = claim.status?.sandboxName ?? heldBy(claim.metadata.uid ?? "");
       const sandbox = held
         ? parsedOrUndefined(sandboxKind, latest(SANDBOX.kind, ns, held, ctx.caches.sandboxes.get(ns, held)))
         : undefined;

@@ -110,6 +110,7 @@ export function createControllerSet(opts: ControllerSetOptions): ControllerSet {
     runtimes: createNamespacedInformers(api.runtimes, common),
   };
   const caches: Caches = informers;
+  let kick: ControllerContext["kick"] = () => {};
   const context: ControllerContext = {
     caches,
     api,
@@ -126,6 +127,7 @@ export function createControllerSet(opts: ControllerSetOptions): ControllerSet {
       onError: (err) => log.debug("event not recorded", { error: String(err) }),
     }),
     log,
+    kick: (controller, key) => kick(controller, key),
   };
   const reconcilers: Record<ControllerName, Reconciler> = {
     sandbox: createSandboxReconciler(context),
@@ -171,7 +173,8 @@ export function createControllerSet(opts: ControllerSetOptions): ControllerSet {
       }),
     ]),
   ) as Record<ControllerName, WorkQueue<string>>;
-  routeEvents(informers as never, caches, (controller, key) => queues[controller].add(key));
+  kick = (controller, key) => queues[controller].add(key);
+  routeEvents(informers as never, caches, kick);
   const all = Object.values(informers) as NamespacedInformers<unknown>[];
 
   return {

@@ -12,12 +12,13 @@ import { SANDBOX_CLAIM } from "../../api/sandbox-claim";
 import { SANDBOX_POOL } from "../../api/sandbox-pool";
 import type { InformerHandlers } from "../../kube/informer";
 import type { KubeObject } from "../../kube/kube-object";
-import type { Caches } from "../controllers/controller-context";
+import type { Caches, ControllerName } from "../controllers/controller-context";
+
+export type { ControllerName };
+
 import { INDEX } from "../controllers/object-cache";
 import { controllerOf } from "../controllers/owner-refs";
 import { availableKeys } from "./indexers";
-
-export type ControllerName = "sandbox" | "pool" | "claim" | "codeInterpreter" | "agentSession" | "runtime";
 
 export type Enqueue = (controller: ControllerName, key: string) => void;
 

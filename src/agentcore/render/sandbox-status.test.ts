@@ -88,6 +88,15 @@ describe("sandbox status", () => {
     expect(status.conditions?.[0]?.message).toContain("exit code 3");
   });
 
+  test("a pod whose process ends because the pod is being deleted does not fail the sandbox", () => {
+    const deleting: Pod = {
+      metadata: { name: "s", namespace: "ns", deletionTimestamp: T0 },
+      spec: { containers: [] },
+      status: { phase: "Failed", containerStatuses: [] },
+    };
+    expect(judgePod(deleting)).toMatchObject({ phase: "Pending", reason: "PodTerminating" });
+  });
+
   test("Failed is terminal: a later healthy pod does not revive the sandbox", () => {
     const failed = computeSandboxStatus({
       sandbox: sandbox(),

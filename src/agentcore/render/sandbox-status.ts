@@ -31,6 +31,10 @@ export interface PodVerdict {
 /** Reads a pod's state as a sandbox phase with a machine reason and a human message. */
 export function judgePod(pod: Pod | undefined): PodVerdict {
   if (!pod) return { phase: "Pending", reason: "PodCreating", message: "creating the sandbox pod" };
+  // A pod on its way out ends its process on purpose: that is a deletion (handled by the Sandbox
+  // controller), not a failure of the sandbox.
+  if (pod.metadata?.deletionTimestamp)
+    return { phase: "Pending", reason: "PodTerminating", message: "the sandbox pod is being deleted" };
   const status = pod.status ?? {};
   const container = status.containerStatuses?.find((c) => c.name === SANDBOX_CONTAINER);
   const terminated = container?.state?.terminated;
@@ -45,8 +49,6 @@ export function judgePod(pod: Pod | undefined): PodVerdict {
   const waiting = container?.state?.waiting;
   if (waiting?.reason && UNRUNNABLE.has(waiting.reason))
     return { phase: "Failed", reason: waiting.reason, message: waiting.message || waiting.reason };
-  if (pod.metadata?.deletionTimestamp)
-    return { phase: "Pending", reason: "PodTerminating", message: "the sandbox pod is being deleted" };
   const ready = status.conditions?.find((c) => c.type === "Ready");
   if (ready?.status === "True")
     return { phase: "Ready", reason: "PodReady", message: "the sandbox pod is ready" };

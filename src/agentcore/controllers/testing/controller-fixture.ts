@@ -12,6 +12,8 @@ import { SANDBOX_JWKS_CONFIGMAP } from "../../../api/install-names";
 import { SANDBOX_JWKS_KEY } from "../../../api/reserved-keys";
 import { createKubeClient, type KubeClient } from "../../../kube/kube-client";
 import { loadKubeconfigFile } from "../../../kube/kube-config";
+import { isGone } from "../../../kube/kube-error";
+import type { KubeObject } from "../../../kube/kube-object";
 import type { ResourceType } from "../../../kube/resource-client";
 import { createLogger, type LogLevel } from "../../../log/logger";
 import { type ControllerSet, createControllerSet } from "../../manager/controller-set";
@@ -227,27 +229,39 @@ export async function recordWatch<T extends object>(
   ns: string,
 ): Promise<Recorder<T>> {
   const api = client.resource(type);
-  const { items, resourceVersion } = await api.list({ namespace: ns });
-  const stream = await api.watch({
-    namespace: ns,
-    resourceVersion,
-    allowWatchBookmarks: true,
-    timeoutSeconds: 600,
-  });
+  const first = await api.list({ namespace: ns });
   const events: T[] = [];
+  const stopper = new AbortController();
+  // Watches until stopped, resuming from the last version seen whenever a stream ends, so no change is
+  // missed over a long test (a relist would hide intermediate versions, so a 410 fails the recorder).
   const done = (async () => {
-    try {
-      for await (const e of stream) if (e.type !== "BOOKMARK") events.push(e.object as T);
-    } catch {
-      // stopped
+    let rv = first.resourceVersion;
+    while (!stopper.signal.aborted) {
+      const stream = await api.watch({
+        namespace: ns,
+        resourceVersion: rv,
+        allowWatchBookmarks: true,
+        timeoutSeconds: 300,
+        signal: stopper.signal,
+      });
+      try {
+        for await (const e of stream) {
+          rv = (e.object as KubeObject).metadata?.resourceVersion ?? rv;
+          if (e.type !== "BOOKMARK") events.push(e.object as T);
+        }
+      } catch (err) {
+        if (!stopper.signal.aborted && isGone(err)) throw err;
+      }
     }
   })();
   return {
-    initial: items,
+    initial: first.items,
     events,
     async stop() {
-      stream.close();
-      await done;
+      stopper.abort();
+      await done.catch((err: unknown) => {
+        if (!stopper.signal.aborted || isGone(err)) throw err;
+      });
     },
   };
 }
