@@ -9,6 +9,7 @@
  *   - the gateway's RSS after the load.
  * Bounded: ~3,000 sequential runs and two 8 s wrk runs.
  */
+import { readFileSync } from "node:fs";
 import { CODE_INTERPRETERS } from "../../src/api/resource-types";
 import { type GatewayStack, startGatewayStack } from "../../src/gateway/testing/gateway-stack";
 import { createSigningKeyStore } from "../../src/gateway/tokens/signing-key-store";
@@ -118,6 +119,7 @@ async function podOf(stack: GatewayStack, session: string) {
 }
 
 interface WrkResult {
+  readonly requests: number;
   readonly rps: number;
   readonly p50: number;
   readonly p99: number;
@@ -139,7 +141,14 @@ async function wrk(url: string, headers: Record<string, string>): Promise<WrkRes
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   const errors = non2xx + (socket ? socket.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-  return { rps, p50: latency("50"), p99: latency("99"), errors };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+  return { requests, rps, p50: latency("50"), p99: latency("99"), errors };
+}
+
+/** User + system CPU time of a process so far, in ms (from /proc; clock ticks are 10 ms here). */
+function cpuMs(pid: number): number {
+  const fields = (readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 async function throughput(stack: GatewayStack) {
@@ -152,11 +161,19 @@ async function throughput(stack: GatewayStack) {
   const agent = stack.agents[0];
   if (agent === undefined) throw new Error("no echo agent");
   const direct = await wrk(`${agent.url}/v1/ping?x=1`, {});
+  const pid = stack.gateway.child.proc.pid;
+  const before = cpuMs(pid);
   const gateway = await wrk(`${stack.gateway.url}/api/agent-sessions/invocations/v1/ping?x=1`, {
     authorization: `Bearer ${apiKey}`,
     "x-agentland-session": session,
   });
-  return { direct, gateway };
+  const cpuPerRequestUs = ((cpuMs(pid) - before) * 1000) / gateway.requests;
+  return { direct, gateway, cpuPerRequestUs };
+}
+
+/** The machine's 1-minute load average: these numbers are only comparable at similar load. */
+function loadAverage(): string {
+  return readFileSync("/proc/loadavg", "utf8").split(" ")[0] ?? "?";
 }
 
 async function main() {
@@ -187,7 +204,9 @@ async function main() {
       );
     }
     console.log(
-      `\ngateway/direct throughput ratio: ${(tput.gateway.rps / tput.direct.rps).toFixed(2)}; gateway RSS after load: ${rssMiB.toFixed(1)} MiB\n`,
+      `\ngateway/direct throughput ratio: ${(tput.gateway.rps / tput.direct.rps).toFixed(2)}; ` +
+        `gateway CPU per invocation: ${tput.cpuPerRequestUs.toFixed(0)} µs; ` +
+        `gateway RSS after load: ${rssMiB.toFixed(1)} MiB; 1-min load average: ${loadAverage()}\n`,
     );
     metric("run_direct_p50", latency.direct.p50, "ms");
     metric("run_direct_p99", latency.direct.p99, "ms");
@@ -201,6 +220,7 @@ async function main() {
     metric("invoke_gateway_p99", tput.gateway.p99, "ms");
     metric("invoke_gateway_ratio", tput.gateway.rps / tput.direct.rps, "ratio");
     metric("invoke_gateway_errors", tput.gateway.errors, "count");
+    metric("invoke_gateway_cpu_per_request", tput.cpuPerRequestUs, "us");
     metric("gateway_rss_after_load", rssMiB, "MiB");
     for (const m of metrics) console.log(JSON.stringify({ bench: "gateway", ...m }));
     if (tput.gateway.errors > 0 || tput.direct.errors > 0) throw new Error("requests failed under load");
