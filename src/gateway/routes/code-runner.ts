@@ -85,7 +85,7 @@ async function codeSession(c: Context<GatewayEnv>, deps: RouteDeps, mayCreate: b
   const principal = c.get("principal");
   const signal = c.req.raw.signal;
   let session: Session;
-  if (id) session = await deps.sessions.resolve(principal, id, SessionKind.CODE_INTERPRETER, signal);
+  if (id) session = await deps.sessions.resolve(principal, id, SessionKind.CODE_INTERPRETER);
   else if (mayCreate) session = await deps.sessions.createCodeInterpreter(principal, signal);
   else throw new GatewayError("invalid_request", `${SESSION_HEADER} is required for this call`);
   c.set("sessionId", session.id);

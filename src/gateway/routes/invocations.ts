@@ -67,7 +67,7 @@ async function agentSession(c: Context<GatewayEnv>, deps: RouteDeps): Promise<Se
   const principal = c.get("principal");
   const signal = c.req.raw.signal;
   const session = id
-    ? await deps.sessions.resolve(principal, id, SessionKind.AGENT, signal)
+    ? await deps.sessions.resolve(principal, id, SessionKind.AGENT)
     : await deps.sessions.createAgentSession(principal, requestedRuntime(c, deps), signal);
   c.set("sessionId", session.id);
   return session;

@@ -18,14 +18,17 @@ describe("session cache", () => {
   test("a hit never hands one principal's session to another", () => {
     const { cache } = setup();
     cache.put("alice", session("s1"));
-    expect(cache.get("alice", "s1")?.id).toBe("s1");
+    expect(cache.get("alice", "s1")?.session.id).toBe("s1");
     expect(cache.get("bob", "s1")).toBeUndefined();
   });
 
-  test("entries expire after the TTL and the oldest goes first when full", () => {
+  test("entries ask for a refresh after half the TTL, expire after it, and the oldest goes first when full", () => {
     const { cache, advance } = setup();
     cache.put("a", session("s1"));
-    advance(999);
+    expect(cache.get("a", "s1")?.refresh).toBe(false);
+    advance(500);
+    expect(cache.get("a", "s1")?.refresh).toBe(true);
+    advance(499);
     expect(cache.get("a", "s1")).toBeDefined();
     advance(1);
     expect(cache.get("a", "s1")).toBeUndefined();

@@ -1,13 +1,20 @@
 /**
  * A short-lived cache of sessions this replica recently resolved, so a stream of requests in one session
- * costs one AgentCore lookup per TTL instead of one per request. Keyed by principal and id: a hit can
+ * costs one AgentCore lookup per TTL instead of one per request. Past half its TTL an entry asks to be
+ * refreshed in the background, so a busy session never makes a request wait for AgentCore. Keyed by principal and id: a hit can
  * never hand one principal's session to another. Entries leave early when the session is deleted here,
  * when AgentCore reports it unknown, or when its sandbox stops answering.
  */
 import type { Session } from "../../gen/agentland/agentcore/v1/agentcore_pb";
 
+export interface CachedSession {
+  readonly session: Session;
+  /** Older than half the TTL: look it up again (the entry stays usable until the TTL). */
+  readonly refresh: boolean;
+}
+
 export interface SessionCache {
-  get(principal: string, id: string): Session | undefined;
+  get(principal: string, id: string): CachedSession | undefined;
   put(principal: string, session: Session): void;
   /** Drops every principal's entry for this id. */
   forget(id: string): void;
@@ -27,7 +34,7 @@ export function createSessionCache(opts: {
   maxEntries: number;
   now: () => number;
 }): SessionCache {
-  const entries = new Map<string, { session: Session; expiresAt: number }>();
+  const entries = new Map<string, { session: Session; refreshAt: number; expiresAt: number }>();
   const tombstones = new Map<string, number>();
   const key = (principal: string, id: string) => `${principal}\u0000${id}`;
   return {
@@ -35,11 +42,12 @@ export function createSessionCache(opts: {
       const k = key(principal, id);
       const hit = entries.get(k);
       if (hit === undefined) return undefined;
-      if (hit.expiresAt <= opts.now()) {
+      const now = opts.now();
+      if (hit.expiresAt <= now) {
         entries.delete(k);
         return undefined;
       }
-      return hit.session;
+      return { session: hit.session, refresh: hit.refreshAt <= now };
     },
     put(principal, session) {
       const k = key(principal, session.id);
@@ -49,7 +57,8 @@ export function createSessionCache(opts: {
         const oldest = entries.keys().next().value;
         if (oldest !== undefined) entries.delete(oldest);
       }
-      entries.set(k, { session, expiresAt: opts.now() + opts.ttlMs });
+      const now = opts.now();
+      entries.set(k, { session, refreshAt: now + opts.ttlMs / 2, expiresAt: now + opts.ttlMs });
     },
     forget(id) {
       for (const k of entries.keys()) if (k.endsWith(`\u0000${id}`)) entries.delete(k);

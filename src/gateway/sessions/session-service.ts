@@ -17,7 +17,7 @@ export interface RuntimeRef {
 
 export interface SessionService {
   /** A Ready session of this principal and kind, or a GatewayError. */
-  resolve(principal: string, id: string, kind: SessionKind, signal: AbortSignal): Promise<Session>;
+  resolve(principal: string, id: string, kind: SessionKind): Promise<Session>;
   createCodeInterpreter(principal: string, signal: AbortSignal): Promise<Session>;
   createAgentSession(principal: string, runtime: RuntimeRef, signal: AbortSignal): Promise<Session>;
   list(principal: string, signal: AbortSignal): Promise<Session[]>;
@@ -36,12 +36,14 @@ export interface SessionServiceOptions {
 }
 
 const NOT_FOUND = "no such session (unknown, expired, or not yours)";
+const NEVER_ABORTED = new AbortController().signal;
 /** Session ids are Kubernetes object names; anything else cannot name a session (no lookup needed). */
 const SESSION_ID = /^[a-z0-9]([-a-z0-9]{0,251}[a-z0-9])?$/;
 
 export function createSessionService(opts: SessionServiceOptions): SessionService {
   const { agentcore, cache } = opts;
   const creating = new Map<string, number>();
+  const lookups = new Map<string, Promise<Session>>();
 
   async function withQuota(
     principal: string,
@@ -87,13 +89,30 @@ export function createSessionService(opts: SessionServiceOptions): SessionServic
     return session;
   }
 
-  return {
-    async resolve(principal, id, kind, signal) {
-      let session = cache.isBuried(id) ? undefined : cache.get(principal, id);
-      if (session === undefined) {
-        session = await get(principal, id, signal);
+  /**
+   * One AgentCore lookup per session at a time, shared by every request that needs it; it runs on its own
+   * deadline (AgentCore client), not a client's, since several clients may wait on it.
+   */
+  function lookup(principal: string, id: string): Promise<Session> {
+    const key = `${principal}\u0000${id}`;
+    let pending = lookups.get(key);
+    if (pending === undefined) {
+      pending = get(principal, id, NEVER_ABORTED).then((session) => {
         if (session.phase === "Ready") cache.put(principal, session);
-      }
+        return session;
+      });
+      lookups.set(key, pending);
+      void pending.finally(() => lookups.delete(key)).catch(() => undefined);
+    }
+    return pending;
+  }
+
+  return {
+    async resolve(principal, id, kind) {
+      const cached = cache.isBuried(id) ? undefined : cache.get(principal, id);
+      // A stale-enough entry is refreshed in the background; this request still uses it.
+      if (cached?.refresh) void lookup(principal, id).catch(() => undefined);
+      const session = cached?.session ?? (await lookup(principal, id));
       if (session.kind !== kind || session.phase === "Terminating") {
         throw new GatewayError("session_not_found", NOT_FOUND);
       }

@@ -97,7 +97,10 @@ export async function eventually<T>(
   throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last})` : ""}`);
 }
 
-/** A random /24 on loopback for this test file's pods, so parallel suites never share an address. */
+/**
+ * A random /24 on loopback for this test file's pods. Second octets 240-254 lie outside the node agent's
+ * pod networks (127.16-239.x.x), so these stand-in pods never take a real pod's address.
+ */
 export function loopbackSubnet(): string {
-  return `127.${100 + Math.floor(Math.random() * 150)}.${1 + Math.floor(Math.random() * 250)}`;
+  return `127.${240 + Math.floor(Math.random() * 15)}.${1 + Math.floor(Math.random() * 250)}`;
 }
