@@ -8,6 +8,8 @@ export const SYSTEM_PACKAGES: ReadonlyArray<{ readonly command: string; readonly
   { command: "unshare", pkg: "util-linux" },
   { command: "ip", pkg: "iproute2" },
   { command: "curl", pkg: "curl" },
+  // The gateway benchmark's load generator.
+  { command: "wrk", pkg: "wrk" },
 ];
 
 export function missingPackages(): string[] {
