@@ -1,8 +1,10 @@
 /**
  * Kubernetes Events on meaningful transitions (a sandbox failed, a claim bound, a session became Ready), so
  * `kubectl describe` tells the story. Recording is best effort and never blocks or fails a reconcile: events
- * are sent in the background, at most `maxInFlight` at once (further ones are dropped, as client-go's
- * broadcaster drops under pressure), and `flush()` waits for those in flight when the manager stops.
+ * are sent in the background and `flush()` waits for those in flight when the manager stops. They are the
+ * first thing to give way under load: a token bucket (default 10/s, burst 50) and a cap on requests in
+ * flight drop the excess, as client-go's broadcaster drops under pressure — in a burst of 200 claims the
+ * apiserver's capacity goes to binding them, not to 200 "Bound" events.
  */
 import type { CoreV1Event } from "@kubernetes/client-node";
 import type { KubeClient } from "../../kube/kube-client";
@@ -37,6 +39,11 @@ export interface EventRecorderOptions {
   readonly now: () => number;
   readonly random: () => number;
   readonly maxInFlight?: number;
+  /** Sustained events per second, and how many may go at once above that. */
+  readonly qps?: number;
+  readonly burst?: number;
+  /** Monotonic milliseconds, for the token bucket. */
+  readonly monotonic?: () => number;
   readonly onError?: (err: unknown) => void;
 }
 
@@ -46,11 +53,24 @@ export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
   const events = opts.client.resource(EVENTS);
   const inFlight = new Set<Promise<void>>();
   const max = opts.maxInFlight ?? 64;
+  const qps = opts.qps ?? 10;
+  const burst = opts.burst ?? 50;
+  const monotonic = opts.monotonic ?? (() => performance.now());
+  let tokens = burst;
+  let last = monotonic();
+  const admit = (): boolean => {
+    const now = monotonic();
+    tokens = Math.min(burst, tokens + ((now - last) / 1000) * qps);
+    last = now;
+    if (tokens < 1 || inFlight.size >= max) return false;
+    tokens -= 1;
+    return true;
+  };
   const suffix = () => Math.floor(opts.random() * 2 ** 48).toString(16);
   return {
     record(obj, type, reason, message) {
       const meta = obj.metadata;
-      if (!meta?.name || !meta.namespace || inFlight.size >= max) return;
+      if (!meta?.name || !meta.namespace || !admit()) return;
       const now = opts.now();
       const event: Wire<CoreV1Event> = {
         metadata: { name: `${meta.name}.${now.toString(16)}${suffix()}`, namespace: meta.namespace },

@@ -123,6 +123,7 @@ export function createControllerSet(opts: ControllerSetOptions): ControllerSet {
       client,
       instance: opts.identity,
       now: () => clock.now(),
+      monotonic: () => clock.monotonic(),
       random,
       onError: (err) => log.debug("event not recorded", { error: String(err) }),
     }),
