@@ -27,6 +27,8 @@ import { patchStatusIfChanged } from "./status-patch";
 
 /** A pod of the same name still owned by a deleted Sandbox: the garbage collector will remove it soon. */
 const FOREIGN_POD_RETRY_MS = 1_000;
+/** How long a new sandbox may start without reporting Pending (see firstPendingQuietMs). */
+const FIRST_PENDING_QUIET_MS = 3_000;
 
 export function createSandboxReconciler(ctx: ControllerContext): Reconciler {
   const sandboxKey = (ns: string, name: string) => memoKey(SANDBOX.kind, ns, name);
@@ -85,6 +87,8 @@ export function createSandboxReconciler(ctx: ControllerContext): Reconciler {
       now: rfc3339(ctx.clock.now()),
       ...(verdict ? { verdict } : {}),
     });
+    const quietFor = firstPendingQuietMs(sandbox, status);
+    if (quietFor > 0) return { requeueAfterMs: quietFor };
     const before = sandbox.status?.phase;
     if (await writeStatus(raw, status, signal)) {
       if (status.phase === "Failed" && before !== "Failed") {
@@ -93,6 +97,19 @@ export function createSandboxReconciler(ctx: ControllerContext): Reconciler {
       }
     }
     return undefined;
+  }
+
+  /**
+   * A fresh sandbox whose pod is simply starting gets no "Pending" status for its first seconds: most pods
+   * are Ready by then, and skipping that write (and the claim's and session's mirror of it) is a third of a
+   * warm refill's status traffic. Ready, Failed, or still pending after the quiet period: written as usual.
+   */
+  function firstPendingQuietMs(sandbox: Sandbox, status: SandboxStatus): number {
+    if (sandbox.status !== undefined || status.phase !== "Pending") return 0;
+    const reason = status.conditions?.find((c) => c.type === "Ready")?.reason;
+    if (reason !== "PodNotReady" && reason !== "PodCreating") return 0;
+    const age = ctx.clock.now() - (Date.parse(sandbox.metadata.creationTimestamp ?? "") || 0);
+    return Math.max(0, FIRST_PENDING_QUIET_MS - age);
   }
 
   /** True when a write happened. */
