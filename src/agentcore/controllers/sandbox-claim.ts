@@ -6,6 +6,10 @@
  * Of two claims racing for one sandbox, the apiserver accepts exactly one write; the other gets Conflict and
  * moves on to the next candidate (and the CRD refuses to change a claimRef once set, a second fence).
  *
+ * Candidates: a claim by template takes only from pools built from exactly that template (hash match); a
+ * claim by poolRef takes the pool's current-template sandboxes first and, during a template rollout, the
+ * old-template ones the pool still keeps warm (they are that pool's capacity until replaced).
+ *
  * No warm candidate: PoolPreferred creates its own Sandbox at once (named like the claim, so retries and a
  * restarted controller converge on the same object); PoolRequired waits with reason PoolExhausted and is
  * woken when a pool member becomes available.
