@@ -22,6 +22,7 @@ import {
   type RunningControllers,
   startControllers,
 } from "../../src/agentcore/controllers/testing/controller-fixture";
+import { watcher } from "../../src/agentcore/controllers/testing/event-waiter";
 import { renderSandboxPod } from "../../src/agentcore/render/render-pod";
 import { CODE_INTERPRETERS, SANDBOX_CLAIMS, SANDBOX_POOLS, SANDBOXES } from "../../src/api/resource-types";
 import { parseSandbox } from "../../src/api/sandbox";
@@ -79,60 +80,6 @@ function report(
 function single(metric: string, what: string, value: number, unit: string) {
   rows.push({ what, p50: value, p99: value, unit });
   lines.push({ metric, value: round(value), unit });
-}
-
-/**
- * One long-lived watch per resource; `until(key, pred)` resolves at the first event for `key` (by default
- * the object's name) satisfying `pred`.
- */
-async function watcher<T extends KubeObject>(
-  api: ResourceClient<T>,
-  ns: string,
-  keyOf: (o: T) => string = (o) => o.metadata?.name ?? "",
-) {
-  const waiting = new Map<string, { pred: (o: T) => boolean; resolve: (at: number) => void }>();
-  const { resourceVersion } = await api.list({ namespace: ns, limit: 1 });
-  const stream = await api.watch({
-    namespace: ns,
-    resourceVersion,
-    allowWatchBookmarks: true,
-    timeoutSeconds: 900,
-  });
-  const done = (async () => {
-    try {
-      for await (const e of stream) {
-        if (e.type === "BOOKMARK") continue;
-        const key = keyOf(e.object);
-        const w = waiting.get(key);
-        if (w?.pred(e.object)) {
-          waiting.delete(key);
-          w.resolve(performance.now());
-        }
-      }
-    } catch {
-      // closed
-    }
-  })();
-  return {
-    until: (name: string, pred: (o: T) => boolean, timeoutMs = 60_000) =>
-      new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiting.delete(name);
-          reject(new Error(`timed out waiting for ${name}`));
-        }, timeoutMs);
-        waiting.set(name, {
-          pred,
-          resolve: (at) => {
-            clearTimeout(timer);
-            resolve(at);
-          },
-        });
-      }),
-    async close() {
-      stream.close();
-      await done;
-    },
-  };
 }
 
 const readyCondition = (o: {

@@ -16,14 +16,14 @@
  */
 import { AGENT_SESSION } from "../../api/agent-session";
 import { CODE_INTERPRETER } from "../../api/code-interpreter";
-import { LABELS, MANAGED_BY, RESERVED_PREFIX } from "../../api/reserved-keys";
+import { LABELS, MANAGED_BY } from "../../api/reserved-keys";
 import { SANDBOX, type Sandbox, sandboxKind } from "../../api/sandbox";
 import { SANDBOX_CLAIM, type SandboxClaim, sandboxClaimKind } from "../../api/sandbox-claim";
-import { SANDBOX_POOL, sandboxPoolKind } from "../../api/sandbox-pool";
-import type { SandboxTemplate } from "../../api/sandbox-template";
+import { SANDBOX_POOL } from "../../api/sandbox-pool";
 import { isAlreadyExists, isConflict, isNotFound } from "../../kube/kube-error";
 import { computeClaimStatus, type Unbound } from "../render/claim-status";
 import { rfc3339 } from "../render/conditions";
+import { type ClaimSource, claimSource, provenance, rank } from "./claim-source";
 import {
   type ControllerContext,
   memoKey,
@@ -34,18 +34,7 @@ import {
 import { INDEX } from "./object-cache";
 import { controllerOf, controllerRef } from "./owner-refs";
 import { parseCached, parsedOrUndefined } from "./parse-cached";
-import { cachedTemplateHash, resolvePoolTemplate } from "./pool-template";
 import { patchStatusIfChanged } from "./status-patch";
-
-type Source =
-  | {
-      readonly ok: true;
-      readonly index: string;
-      readonly template: SandboxTemplate;
-      readonly hash: string;
-      readonly runtime?: string;
-    }
-  | { readonly ok: false; readonly unbound: Unbound };
 
 export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler {
   /** Sandboxes with an adoption in flight from this process: other workers skip them. */
@@ -74,32 +63,8 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
     return out;
   }
 
-  function source(claim: SandboxClaim): Source {
-    const ns = claim.metadata.namespace ?? "";
-    if (claim.spec.sandboxTemplate) {
-      const hash = cachedTemplateHash(claim.spec.sandboxTemplate);
-      return { ok: true, index: `hash:${ns}/${hash}`, template: claim.spec.sandboxTemplate, hash };
-    }
-    const poolName = claim.spec.poolRef?.name ?? "";
-    const pool = parsedOrUndefined(sandboxPoolKind, ctx.caches.pools.get(ns, poolName));
-    if (!pool || pool.metadata.deletionTimestamp)
-      return {
-        ok: false,
-        unbound: { reason: "PoolNotFound", message: `SandboxPool ${poolName} does not exist` },
-      };
-    const resolved = resolvePoolTemplate(pool, ctx.caches);
-    if (!resolved.ok) return { ok: false, unbound: { reason: resolved.reason, message: resolved.message } };
-    return {
-      ok: true,
-      index: `pool:${pool.metadata.uid}`,
-      template: resolved.template,
-      hash: resolved.hash,
-      ...(resolved.runtime ? { runtime: resolved.runtime } : {}),
-    };
-  }
-
   /** Ready, unclaimed, not going away, still controlled by a live pool; current template first. */
-  function candidates(ns: string, src: Extract<Source, { ok: true }>): Sandbox[] {
+  function candidates(ns: string, src: Extract<ClaimSource, { ok: true }>): Sandbox[] {
     const out: Sandbox[] = [];
     for (const cached of ctx.caches.sandboxes.byIndex(INDEX.available, src.index)) {
       const name = cached.metadata.name ?? "";
@@ -146,7 +111,7 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
 
   async function createCold(
     claim: SandboxClaim,
-    src: Extract<Source, { ok: true }>,
+    src: Extract<ClaimSource, { ok: true }>,
     signal: AbortSignal,
   ): Promise<Sandbox | Unbound> {
     const ns = claim.metadata.namespace ?? "";
@@ -189,7 +154,7 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
   }
 
   async function bind(claim: SandboxClaim, signal: AbortSignal): Promise<Sandbox | Unbound> {
-    const src = source(claim);
+    const src = claimSource(claim, ctx.caches);
     if (!src.ok) return src.unbound;
     for (const candidate of candidates(claim.metadata.namespace ?? "", src)) {
       const adopted = await adopt(claim, candidate, signal);
@@ -284,25 +249,4 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
   }
 
   return { reconcile };
-}
-
-/** The one to keep: the one the status names, else a Ready one, else the oldest. */
-function rank(held: readonly Sandbox[], statusName: string | undefined): Sandbox[] {
-  const score = (s: Sandbox) =>
-    (s.metadata.name === statusName ? 2 : 0) + (s.status?.phase === "Ready" ? 1 : 0);
-  return [...held].sort(
-    (a, b) =>
-      score(b) - score(a) ||
-      (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? ""),
-  );
-}
-
-/** Session and runtime labels travel from the claim to its sandbox, so `kubectl get sbx -l …` finds it. */
-function provenance(claim: SandboxClaim): Record<string, string> {
-  const keys = [LABELS.session, LABELS.sessionKind, LABELS.runtime];
-  return Object.fromEntries(
-    Object.entries(claim.metadata.labels ?? {}).filter(
-      ([k]) => keys.includes(k as never) && k.startsWith(RESERVED_PREFIX),
-    ),
-  );
 }

@@ -84,7 +84,10 @@ describe("SandboxPool controller", () => {
       async () => {
         const p = await pools.get("rollout", { namespace: ns });
         const m = await members("rollout");
-        const done = p.status?.templateHash !== before.status?.templateHash && m.length === 3;
+        const done =
+          p.status?.templateHash !== before.status?.templateHash &&
+          p.status?.availableReplicas === 3 &&
+          m.length === 3;
         return done &&
           m.every((s) => s.spec.templateHash === p.status?.templateHash && s.status?.phase === "Ready")
           ? p
@@ -107,7 +110,7 @@ describe("SandboxPool controller", () => {
       lowest = Math.min(lowest, ready(live).length);
     }
     expect(lowest).toBeGreaterThanOrEqual(3);
-    expect(after.status?.availableReplicas).toBe(3);
+    expect(after.status?.readyReplicas).toBe(3);
   }, 120_000);
 
   test("kubectl scale resizes the pool both ways", async () => {
