@@ -11,7 +11,7 @@ import { EVENTS } from "../../kube/resources";
 import { createWorkQueue, type WorkQueue } from "../../kube/work-queue";
 import type { Counter } from "../../metrics/metrics-registry";
 import type { SessionCache } from "../sessions/session-cache";
-import { kindOfSessionId, type SessionObject } from "../sessions/session-kinds";
+import { kindOfSessionId, type SessionKindInfo, type SessionObject } from "../sessions/session-kinds";
 import { type GcDecision, type GcSettings, gcDeadline } from "./gc-policy";
 
 export interface SessionGcDeps {
@@ -45,7 +45,7 @@ export function startSessionGc(deps: SessionGcDeps): SessionGc {
       const decision = gcDeadline(obj, deps.settings);
       const wait = decision.at - deps.now();
       if (wait > 0) return { requeueAfterMs: wait };
-      await collect(deps, kind.resource, obj, decision, signal);
+      await collect(deps, kind, obj, decision, signal);
       return;
     },
     onError: (key, err) => deps.log("gc failed; retrying", { key, err: String(err) }),
@@ -64,14 +64,14 @@ export function startSessionGc(deps: SessionGcDeps): SessionGc {
 
 async function collect(
   deps: SessionGcDeps,
-  resource: Parameters<KubeClient["resource"]>[0],
+  kind: SessionKindInfo,
   obj: SessionObject,
   decision: GcDecision,
   signal: AbortSignal,
 ): Promise<void> {
   const { name = "", namespace = "", uid } = obj.metadata;
   try {
-    await deps.client.resource(resource).delete(name, {
+    await deps.client.resource(kind.resource).delete(name, {
       namespace,
       propagationPolicy: "Background",
       ...(uid ? { preconditions: { uid } } : {}),
@@ -81,6 +81,7 @@ async function collect(
     if (isNotFound(err)) return;
     throw err;
   }
+  deps.cache.bury(kind, obj); // this replica's RPC reads stop showing it at once, not at the watch echo
   deps.deletions?.inc({ reason: decision.reason });
   deps.log("session garbage-collected", { namespace, name, reason: decision.reason });
   await recordEvent(deps, obj, decision, signal).catch((err: unknown) =>

@@ -41,6 +41,9 @@ export interface AgentcoreServiceDeps extends SessionLifecycleDeps {
 
 type Service = ServiceImpl<typeof AgentCoreService>;
 
+/** How long DeleteSession waits for its own watch to confirm the delete (the tombstone covers it anyway). */
+const DELETE_CONFIRM_MS = 2_000;
+
 export function createAgentcoreService(deps: AgentcoreServiceDeps): Service {
   const allowed = new Set(deps.allowedNamespaces);
   const namespaceFor = (requested: string) => {
@@ -95,6 +98,11 @@ export function createAgentcoreService(deps: AgentcoreServiceDeps): Service {
       const principal = requirePrincipal(req.principal);
       const { kind, obj } = findOwn(deps, allowed, principal, req.id, req.namespace);
       await deleteSession(deps, kind, obj, ctx.signal);
+      // Read-your-deletes on this replica at once; the answer waits (briefly) for this replica's watch to
+      // see the delete, by which time the apiserver has sent it to every other replica's watch as well.
+      deps.cache.bury(kind, obj);
+      const confirm = AbortSignal.any([ctx.signal, AbortSignal.timeout(DELETE_CONFIRM_MS)]);
+      await deps.cache.untilGone(kind, obj, confirm);
       return {};
     },
 

@@ -1,8 +1,15 @@
 /**
  * Every replica's read model of sessions: one informer per session kind and allowed namespace. RPC reads
  * (Get, List) and "wait until Ready" come from here, so any replica answers without an apiserver round trip.
+ *
+ * Read-your-deletes: the watch confirms a delete a moment after the apiserver accepted it, so a replica
+ * that deletes a session buries it (`bury`): until its own informer drops the object (or shows it
+ * terminating, or replaced by another uid) every read here treats it as gone. Other replicas learn of the
+ * delete from their own watch of the same apiserver; `untilGone` lets the deleter answer only once its
+ * watch has seen the event, by which time the apiserver has sent it to every watcher.
  */
 import { ANNOTATIONS } from "../../api/reserved-keys";
+import { type Clock, systemClock } from "../../kube/clock";
 import { createInformer, type Informer } from "../../kube/informer";
 import type { KubeClient } from "../../kube/kube-client";
 import { SESSION_KINDS, type SessionKindInfo, type SessionObject } from "./session-kinds";
@@ -28,11 +35,38 @@ export interface SessionCache {
   ): Promise<R>;
   /** Registers a handler for every change of any session (used by GC); returns the unregister function. */
   onChange(handler: (kind: SessionKindInfo, obj: SessionObject) => void): () => void;
+  /**
+   * This replica deleted the object with this uid: reads treat it as gone from now on, until the watch
+   * confirms it (or a safety TTL passes, so a watch that never confirms cannot hide a session for good).
+   */
+  bury(kind: SessionKindInfo, obj: SessionObject): void;
+  /**
+   * Resolves true once the informer no longer shows this uid as a live object (gone, terminating or
+   * replaced), false when `signal` aborts first. Never rejects.
+   */
+  untilGone(kind: SessionKindInfo, obj: SessionObject, signal: AbortSignal): Promise<boolean>;
+}
+
+export interface SessionCacheOptions {
+  readonly clock?: Clock;
+  /** How long a tombstone hides an object the watch has not yet confirmed deleted (default 60 s). */
+  readonly tombstoneTtlMs?: number;
 }
 
 const PRINCIPAL_INDEX = "principal";
+const DEFAULT_TOMBSTONE_TTL_MS = 60_000;
 
-export function createSessionCache(client: KubeClient, namespaces: readonly string[]): SessionCache {
+/** Whether the cached object still stands for the buried one (same uid, not yet terminating). */
+const stillShows = (cached: SessionObject | undefined, uid: string | undefined) =>
+  cached !== undefined &&
+  !cached.metadata.deletionTimestamp &&
+  (uid === undefined || cached.metadata.uid === uid);
+
+export function createSessionCache(
+  client: KubeClient,
+  namespaces: readonly string[],
+  opts: SessionCacheOptions = {},
+): SessionCache {
   const informers = new Map<SessionKindInfo, Map<string, Informer<SessionObject>>>();
   for (const kind of SESSION_KINDS) {
     const perNs = new Map<string, Informer<SessionObject>>();
@@ -49,6 +83,12 @@ export function createSessionCache(client: KubeClient, namespaces: readonly stri
   }
   const each = () =>
     [...informers.entries()].flatMap(([kind, m]) => [...m.values()].map((inf) => ({ kind, inf })));
+  const tombstones = createTombstones(
+    opts.clock ?? systemClock,
+    opts.tombstoneTtlMs ?? DEFAULT_TOMBSTONE_TTL_MS,
+    (kind, namespace, name) => informers.get(kind)?.get(namespace)?.get(`${namespace}/${name}`),
+  );
+  const visible = (kind: SessionKindInfo) => (obj: SessionObject) => !tombstones.hides(kind, obj);
 
   return {
     start: () => {
@@ -60,12 +100,50 @@ export function createSessionCache(client: KubeClient, namespaces: readonly stri
     stop: async () => {
       await Promise.all(each().map(({ inf }) => inf.stop()));
     },
-    get: (kind, namespace, name) => informers.get(kind)?.get(namespace)?.get(`${namespace}/${name}`),
+    get: (kind, namespace, name) => {
+      const obj = informers.get(kind)?.get(namespace)?.get(`${namespace}/${name}`);
+      return obj && visible(kind)(obj) ? obj : undefined;
+    },
     listByPrincipal: (hash, only) =>
       each()
         .filter(({ kind }) => only === undefined || kind === only)
-        .flatMap(({ kind, inf }) => inf.byIndex(PRINCIPAL_INDEX, hash).map((obj) => ({ kind, obj }))),
-    all: () => each().flatMap(({ kind, inf }) => inf.list().map((obj) => ({ kind, obj }))),
+        .flatMap(({ kind, inf }) =>
+          inf
+            .byIndex(PRINCIPAL_INDEX, hash)
+            .filter(visible(kind))
+            .map((obj) => ({ kind, obj })),
+        ),
+    all: () =>
+      each().flatMap(({ kind, inf }) =>
+        inf
+          .list()
+          .filter(visible(kind))
+          .map((obj) => ({ kind, obj })),
+      ),
+    bury: (kind, obj) => tombstones.add(kind, obj),
+    untilGone(kind, obj, signal) {
+      const { namespace = "", name = "", uid } = obj.metadata;
+      const inf = informers.get(kind)?.get(namespace);
+      if (!inf || !stillShows(inf.get(`${namespace}/${name}`), uid)) return Promise.resolve(true);
+      if (signal.aborted) return Promise.resolve(false);
+      return new Promise((resolve) => {
+        const finish = (gone: boolean) => {
+          off();
+          signal.removeEventListener("abort", onAbort);
+          resolve(gone);
+        };
+        const onAbort = () => finish(false);
+        const check = () => {
+          if (!stillShows(inf.get(`${namespace}/${name}`), uid)) finish(true);
+        };
+        const mine = (o: SessionObject) => o.metadata?.name === name;
+        const off = inf.addHandlers({
+          onUpdate: (_old, o) => mine(o) && check(),
+          onDelete: (o) => mine(o) && check(),
+        });
+        signal.addEventListener("abort", onAbort, { once: true });
+      });
+    },
     waitFor(kind, namespace, name, settled, signal) {
       const inf = informers.get(kind)?.get(namespace);
       if (!inf) return Promise.reject(new Error(`namespace ${namespace} is not watched`));
@@ -102,6 +180,48 @@ export function createSessionCache(client: KubeClient, namespaces: readonly stri
       return () => {
         for (const off of offs) off();
       };
+    },
+  };
+}
+
+interface Tombstones {
+  add(kind: SessionKindInfo, obj: SessionObject): void;
+  /** True while `obj` is the buried object and the cache has not yet confirmed its deletion. */
+  hides(kind: SessionKindInfo, obj: SessionObject): boolean;
+}
+
+/**
+ * Tombstones by kind/namespace/name, each for one uid. A tombstone ends as soon as the cache no longer
+ * shows that uid live (checked on every read), or at its TTL; expired ones are swept as new ones come.
+ */
+function createTombstones(
+  clock: Clock,
+  ttlMs: number,
+  cached: (kind: SessionKindInfo, namespace: string, name: string) => SessionObject | undefined,
+): Tombstones {
+  const buried = new Map<string, { kind: SessionKindInfo; uid: string | undefined; until: number }>();
+  const keyOf = (kind: SessionKindInfo, obj: SessionObject) =>
+    `${kind.kind}/${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`;
+  const settled = (key: string) => {
+    const t = buried.get(key);
+    if (!t) return true;
+    const [, namespace = "", name = ""] = key.split("/");
+    if (clock.monotonic() >= t.until || !stillShows(cached(t.kind, namespace, name), t.uid)) {
+      buried.delete(key);
+      return true;
+    }
+    return false;
+  };
+  return {
+    add(kind, obj) {
+      for (const key of [...buried.keys()]) settled(key);
+      buried.set(keyOf(kind, obj), { kind, uid: obj.metadata.uid, until: clock.monotonic() + ttlMs });
+    },
+    hides(kind, obj) {
+      const key = keyOf(kind, obj);
+      if (settled(key)) return false;
+      const uid = buried.get(key)?.uid;
+      return uid === undefined || obj.metadata.uid === uid;
     },
   };
 }
