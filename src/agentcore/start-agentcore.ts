@@ -29,6 +29,11 @@ export interface AgentcoreOptions {
    * sessions they create by hand are not also converged into sandboxes.
    */
   readonly controllers?: boolean;
+  /**
+   * Wall clock for GC deadlines and activity times (default `Date.now`). Tests move it ahead to reach a
+   * deadline that the CRDs' minimums put minutes away, without waiting for it.
+   */
+  readonly now?: () => number;
 }
 
 export async function startAgentcore(
@@ -66,7 +71,7 @@ export async function startAgentcore(
   );
   const gcDeletions = metrics.counter("agentland_gc_deletions_total", "Sessions deleted by GC, by reason.");
 
-  const now = () => Date.now();
+  const now = options.now ?? (() => Date.now());
   const lifecycle = {
     client,
     cache,

@@ -8,7 +8,7 @@ import { testCluster } from "../../../e2e/harness/test-cluster";
 import { loadConfig } from "../../config/load-config";
 import { principalHash } from "../sessions/principal";
 import { newSessionId } from "../sessions/session-id";
-import { type RunningAgentcore, startAgentcore } from "../start-agentcore";
+import { type AgentcoreOptions, type RunningAgentcore, startAgentcore } from "../start-agentcore";
 
 const ROOT = join(import.meta.dir, "../../..");
 
@@ -30,7 +30,7 @@ export async function installSessionCrds(): Promise<void> {
 export async function startTestAgentcore(
   ns: string,
   extra: string[] = [],
-  options: { controllers?: boolean } = {},
+  options: AgentcoreOptions = {},
 ): Promise<RunningAgentcore> {
   const inv = loadConfig(
     [
@@ -53,7 +53,7 @@ export async function startTestAgentcore(
     {},
   );
   if (inv.kind !== "run" || inv.config.mode !== "agentcore") throw new Error("bad test config");
-  return startAgentcore(inv.config.settings, { controllers: options.controllers ?? false });
+  return startAgentcore(inv.config.settings, { ...options, controllers: options.controllers ?? false });
 }
 
 /** A CodeInterpreter CR as agentcore creates it for `principal`; `status` is written through the subresource. */
