@@ -4,7 +4,7 @@
  * costs a hash and a few stat()s; a cold build of Kubernetes takes 15-25 minutes on 2 cores and says so.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 
@@ -17,6 +17,8 @@ interface Recipe {
   readonly packages: readonly string[];
   readonly ldflags: string;
   readonly coldMinutes: string;
+  /** Extra GOFLAGS (the kubelet's module copy completes its go.sum with -mod=mod). */
+  readonly goflags?: string;
 }
 
 const versionFlags = (pkgs: string[], v: string) =>
@@ -92,7 +94,15 @@ async function build(r: Recipe, outDir: string, log: (line: string) => void): Pr
     r.name === "etcd" ? join(tmp, "etcd") : `${tmp}/`,
     ...r.packages,
   ];
-  const proc = Bun.spawn(["go", ...args], { cwd: r.module, stdout: "inherit", stderr: "pipe" });
+  const env = r.goflags
+    ? { ...process.env, GOFLAGS: `${process.env["GOFLAGS"] ?? ""} ${r.goflags}`.trim() }
+    : undefined;
+  const proc = Bun.spawn(["go", ...args], {
+    cwd: r.module,
+    stdout: "inherit",
+    stderr: "pipe",
+    ...(env ? { env } : {}),
+  });
   let compiled = 0;
   let lastReport = Date.now();
   const errors: string[] = [];
@@ -136,4 +146,29 @@ export async function ensureBinaries(log: (line: string) => void = console.error
     kubeScheduler: join(kube, "kube-scheduler"),
     kubectl: join(kube, "kubectl"),
   };
+}
+
+/**
+ * The kubelet of the real-node tier, from the same wrapper module and flags as the control plane. Its
+ * packages need go.sum lines the control plane does not, so it builds in a copy of the module (go.sum
+ * completed by -mod=mod) under its own cache entry: the control-plane binaries' key stays as it is.
+ */
+export async function ensureKubelet(log: (line: string) => void = console.error): Promise<string> {
+  const base = RECIPES.find((r) => r.name === "kubernetes") as Recipe;
+  const key = recipeKey({ ...base, packages: ["k8s.io/kubernetes/cmd/kubelet"] });
+  const dir = join(cacheRoot(), "bin", `kubelet-${KUBE_VERSION}-${key}`);
+  if (existsSync(join(dir, "kubelet"))) return join(dir, "kubelet");
+  const module = join(cacheRoot(), "kubelet-module");
+  mkdirSync(module, { recursive: true });
+  for (const f of ["go.mod", "go.sum"]) copyFileSync(join(base.module, f), join(module, f));
+  const recipe: Recipe = {
+    ...base,
+    name: "kubelet",
+    module,
+    packages: ["k8s.io/kubernetes/cmd/kubelet"],
+    coldMinutes: "4-8",
+    goflags: "-mod=mod",
+  };
+  await build(recipe, dir, log);
+  return join(dir, "kubelet");
 }
