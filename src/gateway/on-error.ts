@@ -35,16 +35,24 @@ export function relayedErrorResponse(
   return new Response(JSON.stringify(body), { status: relayed.status, headers });
 }
 
-export function onError(log: Logger): ErrorHandler<GatewayEnv> {
-  return function answerError(err: Error, c: Context<GatewayEnv>) {
-    const requestId = c.get("requestId") ?? "";
-    const sessionId = c.get("sessionId");
+/** What an error answer needs to know about the request it ends. */
+export interface ErrorScope {
+  readonly requestId: string;
+  /** The session the request belonged to, once known. */
+  readonly sessionId: string | undefined;
+  /** Request path, for logs. */
+  readonly path: string;
+}
+
+/** Turns any failure into the client's answer (and logs server-side failures). */
+export function errorAnswerer(log: Logger): (err: unknown, scope: ErrorScope) => Response {
+  return function answerError(err, { requestId, sessionId, path }) {
     if (err instanceof GatewayError) {
       if (err.status >= 500) {
         log.warn("request failed", {
           request_id: requestId,
           code: err.code,
-          path: c.req.path,
+          path,
           error: describeError(err),
         });
       }
@@ -57,8 +65,19 @@ export function onError(log: Logger): ErrorHandler<GatewayEnv> {
           : err;
       return errorResponse(withSession, requestId);
     }
-    log.error("unexpected error", { request_id: requestId, path: c.req.path, error: describeError(err) });
+    log.error("unexpected error", { request_id: requestId, path, error: describeError(err) });
     return errorResponse(new GatewayError("internal", "internal error"), requestId);
+  };
+}
+
+export function onError(log: Logger): ErrorHandler<GatewayEnv> {
+  const answerError = errorAnswerer(log);
+  return function answerHonoError(err: Error, c: Context<GatewayEnv>) {
+    return answerError(err, {
+      requestId: c.get("requestId") ?? "",
+      sessionId: c.get("sessionId"),
+      path: c.req.path,
+    });
   };
 }
 

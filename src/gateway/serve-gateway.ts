@@ -5,6 +5,7 @@
  */
 import type { Hono } from "hono";
 import type { RunningComponent } from "../component";
+import type { FastPath } from "./fast-path";
 import type { GatewayEnv } from "./gateway-env";
 import { type WebSocketLink, websocketHandlers } from "./proxy/websocket-proxy";
 
@@ -19,11 +20,15 @@ export interface GatewayServeOptions {
  */
 const IDLE_TIMEOUT_S = 255;
 
-export function serveGateway(app: Hono<GatewayEnv>, options: GatewayServeOptions): RunningComponent {
+export function serveGateway(
+  app: Hono<GatewayEnv>,
+  fastPath: FastPath,
+  options: GatewayServeOptions,
+): RunningComponent {
   const server = Bun.serve<WebSocketLink>({
     hostname: options.hostname,
     port: options.port,
-    fetch: (request, srv) => app.fetch(request, srv),
+    fetch: (request, srv) => fastPath(request, srv) ?? app.fetch(request, srv),
     websocket: websocketHandlers,
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     idleTimeout: IDLE_TIMEOUT_S,

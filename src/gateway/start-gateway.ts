@@ -12,7 +12,8 @@ import { createLogger, type Logger } from "../log/logger";
 import { createActivityTracker } from "./activity/activity-tracker";
 import { createAgentcoreClient } from "./agentcore/agentcore-client";
 import { createApiKeyStore } from "./auth/api-key-store";
-import { createApp } from "./create-app";
+import { type AppDeps, createApp } from "./create-app";
+import { createFastPath } from "./fast-path";
 import { createMetrics } from "./metrics/metrics";
 import type { AuthMode } from "./middleware/authenticate";
 import type { Readiness } from "./routes/health";
@@ -89,7 +90,7 @@ export async function startGateway(
     check: async (signal) => ({ agentcore: await agentcore.probe(signal), signing_key: keys.ready() }),
     warnings: auth.kind === "none" ? [AUTH_NONE_WARNING] : [],
   };
-  const app = createApp({
+  const appDeps: AppDeps = {
     auth,
     readiness,
     log,
@@ -103,10 +104,13 @@ export async function startGateway(
     allowedNamespaces: new Set(settings["allowed-namespaces"]),
     defaultNamespace: settings["default-namespace"],
     defaultRuntime: parseRuntime(settings["default-runtime"], settings["default-namespace"]),
-  });
+  };
   keys.start();
   activity.start();
-  const server = serveGateway(app, { hostname: settings["listen-host"], port: settings["listen-port"] });
+  const server = serveGateway(createApp(appDeps), createFastPath(appDeps), {
+    hostname: settings["listen-host"],
+    port: settings["listen-port"],
+  });
   log.info("gateway serving", { url: server.url, auth: auth.kind, agentcore: settings["agentcore-url"] });
   return {
     url: server.url,

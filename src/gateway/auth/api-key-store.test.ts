@@ -55,6 +55,25 @@ describe("API keys", () => {
     expect(s.lookup(b.key)?.principal).toBe("bob");
   });
 
+  test("a key remembered as valid stops working as soon as the file revokes it", async () => {
+    const a = createApiKey({ id: "a", principal: "alice" });
+    const b = createApiKey({ id: "b", principal: "bob" });
+    const path = keysFile([a.entry, b.entry]);
+    const s = createApiKeyStore({ path, pollIntervalMs: 3_600_000, log: silentLogger, maxRemembered: 1 });
+    stores.push(s);
+    // More keys than the memory holds, each twice: every verdict stays right.
+    for (let i = 0; i < 2; i++) {
+      expect(s.lookup(a.key)?.principal).toBe("alice");
+      expect(s.lookup(b.key)?.principal).toBe("bob");
+      expect(s.lookup(`${a.key}x`)).toBeUndefined();
+    }
+    writeFileSync(`${path}.new`, JSON.stringify({ keys: [b.entry] }));
+    renameSync(`${path}.new`, path);
+    await s.refresh();
+    expect(s.lookup(a.key)).toBeUndefined();
+    expect(s.lookup(b.key)?.principal).toBe("bob");
+  });
+
   test("a missing file refuses everyone until it appears", async () => {
     const dir = mkdtempSync(join(tmpdir(), "gw-keys-"));
     dirs.push(dir);

@@ -2,6 +2,10 @@
  * The current API keys, re-read from the mounted Secret file while the gateway runs. Kubernetes updates
  * such a mount by swapping a symlink, so the file is re-read on an interval and swapped in when its text
  * changed; a broken update keeps the previous keys (and is logged) rather than locking everyone out.
+ *
+ * Clients send the same key on every request, so a verified key is remembered (bounded, oldest first out)
+ * and the next request with it costs one map lookup instead of a SHA-256. Refused keys are remembered
+ * too, so a client retrying a bad key costs no more. The memory is dropped whenever the keys change.
  */
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -21,6 +25,8 @@ export interface ApiKeyStoreOptions {
   readonly path: string;
   readonly pollIntervalMs: number;
   readonly log: Logger;
+  /** Presented keys whose verdict is remembered at most (default 4096). */
+  readonly maxRemembered?: number;
 }
 
 /**
@@ -31,6 +37,7 @@ export interface ApiKeyStoreOptions {
 export function createApiKeyStore(opts: ApiKeyStoreOptions): ApiKeyStore {
   let lastText: string | undefined;
   let keys = new Map<string, ApiKeyEntry>();
+  const verdicts = createVerdictMemory(opts.maxRemembered ?? 4096);
   try {
     lastText = readFileSync(opts.path, "utf8");
   } catch (err) {
@@ -55,6 +62,7 @@ export function createApiKeyStore(opts: ApiKeyStoreOptions): ApiKeyStore {
     if (text === lastText) return;
     try {
       keys = parseApiKeyFile(text);
+      verdicts.clear();
       lastText = text;
       opts.log.info("api keys reloaded", { path: opts.path, count: keys.size });
     } catch (err) {
@@ -74,8 +82,29 @@ export function createApiKeyStore(opts: ApiKeyStoreOptions): ApiKeyStore {
   timer.unref();
 
   return {
-    lookup: (presented) => keys.get(hashApiKey(presented)),
+    lookup(presented) {
+      const known = verdicts.get(presented);
+      if (known !== undefined) return known === REFUSED ? undefined : known;
+      const entry = keys.get(hashApiKey(presented));
+      verdicts.set(presented, entry ?? REFUSED);
+      return entry;
+    },
     refresh,
     stop: () => clearInterval(timer),
+  };
+}
+
+const REFUSED = "refused";
+
+/** Presented key → its entry or REFUSED, at most `max` of them (insertion order: oldest leaves first). */
+function createVerdictMemory(max: number) {
+  const verdicts = new Map<string, ApiKeyEntry | typeof REFUSED>();
+  return {
+    get: (key: string) => verdicts.get(key),
+    set(key: string, verdict: ApiKeyEntry | typeof REFUSED) {
+      if (verdicts.size >= max) verdicts.delete(verdicts.keys().next().value as string);
+      verdicts.set(key, verdict);
+    },
+    clear: () => verdicts.clear(),
   };
 }

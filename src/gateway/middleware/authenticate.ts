@@ -26,22 +26,21 @@ export function presentedApiKey(headers: Headers): string | undefined {
   return header === null || header.trim() === "" ? undefined : header.trim();
 }
 
+/** The principal the request's credentials name; throws `api_key_missing` / `api_key_invalid`. */
+export function principalOf(headers: Headers, mode: AuthMode): string {
+  if (mode.kind === "none") return ANONYMOUS_PRINCIPAL;
+  const key = presentedApiKey(headers);
+  if (key === undefined) {
+    throw new GatewayError("api_key_missing", "an API key is required (Authorization: Bearer or x-api-key)");
+  }
+  const entry = key.length <= 512 ? mode.store.lookup(key) : undefined;
+  if (entry === undefined) throw new GatewayError("api_key_invalid", "the API key is not valid");
+  return entry.principal;
+}
+
 export function authenticate(mode: AuthMode): MiddlewareHandler<GatewayEnv> {
   return async function authenticateClient(c, next) {
-    if (mode.kind === "none") {
-      c.set("principal", ANONYMOUS_PRINCIPAL);
-      return next();
-    }
-    const key = presentedApiKey(c.req.raw.headers);
-    if (key === undefined) {
-      throw new GatewayError(
-        "api_key_missing",
-        "an API key is required (Authorization: Bearer or x-api-key)",
-      );
-    }
-    const entry = key.length <= 512 ? mode.store.lookup(key) : undefined;
-    if (entry === undefined) throw new GatewayError("api_key_invalid", "the API key is not valid");
-    c.set("principal", entry.principal);
+    c.set("principal", principalOf(c.req.raw.headers, mode));
     return next();
   };
 }

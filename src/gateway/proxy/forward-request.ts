@@ -12,6 +12,7 @@ import { GatewayError } from "../gateway-error";
 import { HeadersTimeoutError, type UpstreamResponse } from "../upstream/http1-exchange";
 import { ConnectTimeoutError } from "../upstream/socket-pool";
 import { InvalidTargetError, type UpstreamClient } from "../upstream/upstream-client";
+import type { FieldLines } from "./proxy-headers";
 
 export interface ForwardTarget {
   readonly podIp: string;
@@ -23,8 +24,10 @@ export interface ForwardRequest {
   /** Path and query, starting with `/`, sent as is. */
   readonly pathAndQuery: string;
   readonly method: string;
-  readonly headers: Headers;
+  readonly headers: FieldLines;
   readonly body: Uint8Array | string | ReadableStream<Uint8Array> | null;
+  /** Declared length of a streamed body; undefined sends it chunked. */
+  readonly bodyLength: number | undefined;
   readonly firstByteTimeoutMs: number;
   /** The client's request signal: aborts when the client goes away. */
   readonly clientSignal: AbortSignal;
@@ -39,7 +42,6 @@ export function targetOrigin(target: ForwardTarget): string {
 }
 
 export async function forwardRequest(client: UpstreamClient, req: ForwardRequest): Promise<UpstreamResponse> {
-  const declared = req.headers.get("content-length");
   try {
     return await client.request({
       host: req.target.podIp,
@@ -48,7 +50,7 @@ export async function forwardRequest(client: UpstreamClient, req: ForwardRequest
       target: req.pathAndQuery,
       headers: req.headers,
       body: req.body,
-      bodyLength: declared === null ? undefined : Number(declared),
+      bodyLength: req.bodyLength,
       headersTimeoutMs: req.firstByteTimeoutMs,
       signal: req.clientSignal,
       onFinish: req.onFinish,

@@ -1,5 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { downstreamHeaders, upstreamHeaders } from "./proxy-headers";
+import { downstreamHeaders as downstreamLines, upstreamHeaders as upstreamLines } from "./proxy-headers";
+
+const upstreamHeaders = (...args: Parameters<typeof upstreamLines>) => new Headers(upstreamLines(...args));
+const downstreamHeaders = (...args: Parameters<typeof downstreamLines>) =>
+  new Headers(downstreamLines(...args));
 
 const ctx = {
   token: "tok",

@@ -46,26 +46,39 @@ export interface UpstreamContext {
   readonly host: string | null;
 }
 
-/** The request headers a sandbox receives. */
-export function upstreamHeaders(incoming: Headers, ctx: UpstreamContext): Headers {
-  const named = connectionTokens(incoming.get("connection"));
-  const out = new Headers();
+/** Header field lines, names lower-case, in order (what the upstream client writes and `Response` takes). */
+export type FieldLines = [string, string][];
+
+/**
+ * The request headers a sandbox receives, in one pass over the client's (no intermediate `Headers`: this
+ * runs on every proxied request).
+ */
+export function upstreamHeaders(incoming: Headers, ctx: UpstreamContext): FieldLines {
+  const connection = incoming.get("connection");
+  const named = connection === null ? undefined : connectionTokens(connection);
+  const out: FieldLines = [];
+  let priorForwardedFor: string | undefined;
+  let acceptEncoding = false;
   for (const [name, value] of incoming) {
     if (NEVER_UPSTREAM.has(name) || named?.has(name)) continue;
-    out.append(name, value);
+    if (name === "x-forwarded-for") {
+      priorForwardedFor = priorForwardedFor === undefined ? value : `${priorForwardedFor}, ${value}`;
+      continue;
+    }
+    if (name === "accept-encoding") acceptEncoding = true;
+    out.push([name, value]);
   }
-  out.set("authorization", `Bearer ${ctx.token}`);
-  out.set("x-agentland-session", ctx.sessionId);
-  out.set("x-request-id", ctx.requestId);
+  out.push(["authorization", `Bearer ${ctx.token}`]);
+  out.push(["x-agentland-session", ctx.sessionId]);
+  out.push(["x-request-id", ctx.requestId]);
   if (ctx.clientIp !== undefined) {
-    const prior = incoming.get("x-forwarded-for");
-    out.set("x-forwarded-for", prior ? `${prior}, ${ctx.clientIp}` : ctx.clientIp);
-  }
-  out.set("x-forwarded-proto", ctx.proto);
-  if (ctx.host !== null) out.set("x-forwarded-host", ctx.host);
+    out.push(["x-forwarded-for", priorForwardedFor ? `${priorForwardedFor}, ${ctx.clientIp}` : ctx.clientIp]);
+  } else if (priorForwardedFor !== undefined) out.push(["x-forwarded-for", priorForwardedFor]);
+  out.push(["x-forwarded-proto", ctx.proto]);
+  if (ctx.host !== null) out.push(["x-forwarded-host", ctx.host]);
   // Bun's fetch asks for compressed answers when the caller names no encoding; the proxy passes bodies
   // through undecoded, so it must not ask for an encoding the client did not.
-  if (!out.has("accept-encoding")) out.set("accept-encoding", "identity");
+  if (!acceptEncoding) out.push(["accept-encoding", "identity"]);
   return out;
 }
 
@@ -74,15 +87,16 @@ export function downstreamHeaders(
   upstream: readonly (readonly [string, string])[],
   sessionId: string,
   requestId: string,
-): Headers {
-  const named = connectionTokens(fieldValue(upstream, "connection"));
-  const out = new Headers();
+): FieldLines {
+  const connection = fieldValue(upstream, "connection");
+  const named = connection === null ? undefined : connectionTokens(connection);
+  const out: FieldLines = [];
   for (const [name, value] of upstream) {
     if (NEVER_DOWNSTREAM.has(name) || named?.has(name)) continue;
-    out.append(name, value);
+    out.push([name, value]);
   }
-  out.set("x-agentland-session", sessionId);
-  out.set("x-request-id", requestId);
+  out.push(["x-agentland-session", sessionId]);
+  out.push(["x-request-id", requestId]);
   return out;
 }
 
@@ -94,8 +108,7 @@ export function fieldValue(lines: readonly (readonly [string, string])[], name: 
 }
 
 /** Header names listed in `Connection` (RFC 9110 §7.6.1), lower-cased; undefined when there are none. */
-function connectionTokens(value: string | null): Set<string> | undefined {
-  if (value === null) return undefined;
+function connectionTokens(value: string): Set<string> | undefined {
   const names = value
     .split(",")
     .map((t) => t.trim().toLowerCase())

@@ -4,11 +4,8 @@
  * busy (activity reports) from the first byte sent until the response body has ended, failed or been
  * cancelled by the client.
  */
-import type { Context } from "hono";
-import { getConnInfo } from "hono/bun";
 import type { Session } from "../../gen/agentland/agentcore/v1/agentcore_pb";
 import type { ActivityTracker } from "../activity/activity-tracker";
-import type { GatewayEnv } from "../gateway-env";
 import type { GatewayMetrics } from "../metrics/metrics";
 import type { SessionService } from "../sessions/session-service";
 import type { TokenMinter } from "../tokens/token-minter";
@@ -23,6 +20,17 @@ export interface ProxyDeps {
   readonly metrics: GatewayMetrics;
   readonly sessions: SessionService;
   readonly upstream: UpstreamClient;
+}
+
+/**
+ * The client's request as the proxy needs it: the same whether it came through the Hono app or the
+ * gateway's pre-dispatch of hot routes (`fast-path.ts`).
+ */
+export interface ClientRequest {
+  readonly raw: Request;
+  readonly requestId: string;
+  /** The client's address as the gateway saw it; appended to X-Forwarded-For. */
+  readonly clientIp: string | undefined;
 }
 
 export interface ProxyCall {
@@ -46,20 +54,22 @@ export interface UpstreamAnswer {
 }
 
 export async function proxyToSession(
-  c: Context<GatewayEnv>,
+  client: ClientRequest,
   session: Session,
   call: ProxyCall,
   deps: ProxyDeps,
 ): Promise<UpstreamAnswer> {
-  const requestId = c.get("requestId");
+  const { raw, requestId } = client;
+  const incoming = call.headers ?? raw.headers;
+  const declared = incoming.get("content-length");
   const token = deps.minter.mint({ audience: session.podIdentity, sessionId: session.id });
-  const headers = upstreamHeaders(call.headers ?? c.req.raw.headers, {
+  const headers = upstreamHeaders(incoming, {
     token,
     sessionId: session.id,
     requestId,
-    clientIp: clientAddress(c),
-    proto: c.req.url.startsWith("https:") ? "https" : "http",
-    host: c.req.header("host") ?? null,
+    clientIp: client.clientIp,
+    proto: raw.url.startsWith("https:") ? "https" : "http",
+    host: raw.headers.get("host"),
   });
   // Busy from the first byte sent until the exchange is over, response body included.
   const end = deps.activity.begin({ id: session.id, namespace: session.namespace });
@@ -72,8 +82,9 @@ export async function proxyToSession(
       method: call.method,
       headers,
       body: call.body,
+      bodyLength: declared === null ? undefined : Number(declared),
       firstByteTimeoutMs: call.firstByteTimeoutMs,
-      clientSignal: c.req.raw.signal,
+      clientSignal: raw.signal,
       sessionId: session.id,
       onFinish: end,
     });
@@ -94,12 +105,4 @@ export async function proxyToSession(
       if (upstream.body instanceof ReadableStream) void upstream.body.cancel().catch(() => undefined);
     },
   };
-}
-
-function clientAddress(c: Context<GatewayEnv>): string | undefined {
-  try {
-    return getConnInfo(c).remote.address;
-  } catch {
-    return undefined;
-  }
 }

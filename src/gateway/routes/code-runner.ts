@@ -11,6 +11,7 @@ import { GatewayError } from "../gateway-error";
 import { relayedErrorResponse } from "../on-error";
 import { fieldValue } from "../proxy/proxy-headers";
 import { proxyToSession, type UpstreamAnswer } from "../proxy/proxy-to-session";
+import { clientRequest } from "./client-request";
 import { readJsonBody, readLimitedBody } from "./read-json-body";
 import { type RouteDeps, SESSION_HEADER } from "./route-deps";
 import { RunBody } from "./run-body";
@@ -34,7 +35,7 @@ export function codeRunnerRoutes(deps: RouteDeps): Hono<GatewayEnv> {
     });
     const runDeadline = (body.timeout_ms ?? 0) + RUN_DEADLINE_MARGIN_MS;
     const answer = await proxyToSession(
-      c,
+      clientRequest(c),
       session,
       {
         pathAndQuery: "/api/execute",
@@ -61,7 +62,7 @@ export function codeRunnerRoutes(deps: RouteDeps): Hono<GatewayEnv> {
     const headers = new Headers({ accept: "application/json" });
     if (body !== null) headers.set("content-type", c.req.header("content-type") ?? "application/json");
     const answer = await proxyToSession(
-      c,
+      clientRequest(c),
       session,
       {
         pathAndQuery: `/api/contexts${suffix}`,

@@ -249,6 +249,33 @@ describe("agent invocations", () => {
     expect(((await dead.json()) as { error: { code: string } }).error.code).toBe("sandbox_unreachable");
   }, 20_000);
 
+  test("in an existing session, keys and ownership are checked as everywhere; failures name the session", async () => {
+    const created = await invoke("/warmup");
+    const session = created.headers.get("x-agentland-session") as string;
+    await created.text();
+    const code = async (res: Response) => ((await res.json()) as { error: { code: string } }).error.code;
+    const noKey = await fetch(`${stack.gateway.url}${PREFIX}/x`, {
+      headers: { "x-agentland-session": session },
+    });
+    expect([noKey.status, await code(noKey)]).toEqual([401, "api_key_missing"]);
+    const badKey = await fetch(`${stack.gateway.url}${PREFIX}/x`, {
+      headers: { "x-agentland-session": session, authorization: "Bearer agl_not-a-key" },
+    });
+    expect([badKey.status, await code(badKey)]).toEqual([401, "api_key_invalid"]);
+    const foreign = await invoke("/x", { sessionId: session, as: "bob" });
+    expect([foreign.status, await code(foreign)]).toEqual([404, "session_not_found"]);
+    const unknown = await invoke("/x", { sessionId: "as-no-such-session" });
+    expect([unknown.status, await code(unknown)]).toEqual([404, "session_not_found"]);
+    const slow = await invoke("/slow-headers?ms=4000", {
+      sessionId: session,
+      headers: { "x-request-id": "rid-1" },
+    });
+    expect(slow.status).toBe(504);
+    expect(slow.headers.get("x-agentland-session")).toBe(session);
+    expect(slow.headers.get("x-request-id")).toBe("rid-1");
+    expect(await slow.json()).toMatchObject({ error: { code: "upstream_timeout", request_id: "rid-1" } });
+  }, 20_000);
+
   test("a session that is not Ready is 503 with Retry-After", async () => {
     const rpc = createClient(AgentCoreService, createGrpcTransport({ baseUrl: stack.agentcore.url }));
     const { session } = await rpc.createAgentSession({

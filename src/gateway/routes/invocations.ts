@@ -8,12 +8,15 @@ import { type Context, Hono } from "hono";
 import { type Session, SessionKind } from "../../gen/agentland/agentcore/v1/agentcore_pb";
 import type { GatewayEnv } from "../gateway-env";
 import { GatewayError } from "../gateway-error";
-import { proxyToSession } from "../proxy/proxy-to-session";
+import { type ClientRequest, proxyToSession } from "../proxy/proxy-to-session";
 import { isWebSocketUpgrade, proxyWebSocket } from "../proxy/websocket-proxy";
 import type { RuntimeRef } from "../sessions/session-service";
+import { clientRequest } from "./client-request";
 import { type RouteDeps, SESSION_HEADER } from "./route-deps";
 
 export const INVOCATIONS_PREFIX = "/api/agent-sessions/invocations";
+/** The route pattern (metrics label) of every invocation below the prefix. */
+export const INVOCATIONS_ROUTE = `${INVOCATIONS_PREFIX}/*`;
 const KUBE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export function invocationRoutes(deps: RouteDeps): Hono<GatewayEnv> {
@@ -24,24 +27,38 @@ export function invocationRoutes(deps: RouteDeps): Hono<GatewayEnv> {
     if (isWebSocketUpgrade(c.req.raw)) {
       return proxyWebSocket(c, session, pathAndQuery, { ...deps, openTimeoutMs: deps.upstreamTimeoutMs });
     }
-    const hasBody = c.req.method !== "GET" && c.req.method !== "HEAD";
-    const answer = await proxyToSession(
-      c,
-      session,
-      {
-        pathAndQuery,
-        method: c.req.method,
-        body: hasBody ? c.req.raw.body : null,
-        firstByteTimeoutMs: deps.upstreamTimeoutMs,
-        route: `${INVOCATIONS_PREFIX}/*`,
-      },
-      deps,
-    );
-    return answer.toClient();
+    return invokeInSession(clientRequest(c), session, pathAndQuery, deps);
   };
   app.all(INVOCATIONS_PREFIX, invoke);
-  app.all(`${INVOCATIONS_PREFIX}/*`, invoke);
+  app.all(INVOCATIONS_ROUTE, invoke);
   return app;
+}
+
+/**
+ * One invocation (not a WebSocket upgrade) in its session: method, path, query and body go to the agent
+ * as they came, and its answer streams back. Shared by the Hono route and the fast path.
+ */
+export async function invokeInSession(
+  client: ClientRequest,
+  session: Session,
+  pathAndQuery: string,
+  deps: RouteDeps,
+): Promise<Response> {
+  const method = client.raw.method;
+  const hasBody = method !== "GET" && method !== "HEAD";
+  const answer = await proxyToSession(
+    client,
+    session,
+    {
+      pathAndQuery,
+      method,
+      body: hasBody ? client.raw.body : null,
+      firstByteTimeoutMs: deps.upstreamTimeoutMs,
+      route: INVOCATIONS_ROUTE,
+    },
+    deps,
+  );
+  return answer.toClient();
 }
 
 /**

@@ -28,7 +28,7 @@ interface Ready {
 }
 
 export function createTokenPool(opts: TokenPoolOptions): TokenMinter {
-  const ready = new Map<string, { target: TokenTarget; tokens: Ready[] }>();
+  const ready = new Map<string, { readonly target: TokenTarget; readonly tokens: Ready[] }>();
   const refills = new Set<string>();
   let scheduled = false;
 
@@ -55,9 +55,11 @@ export function createTokenPool(opts: TokenPoolOptions): TokenMinter {
       // Re-inserting keeps the map in least-recently-used order.
       ready.delete(key);
       ready.set(key, entry);
+      // Tokens are pushed in minting order: drop expired ones from the front, use the newest.
       const oldest = opts.now() - opts.maxAgeMs;
-      entry.tokens = entry.tokens.filter((t) => t.at > oldest);
-      const token = entry.tokens.pop()?.token ?? opts.minter.mint(target);
+      const tokens = entry.tokens;
+      while (tokens.length > 0 && (tokens[0] as Ready).at <= oldest) tokens.shift();
+      const token = tokens.pop()?.token ?? opts.minter.mint(target);
       refills.add(key);
       if (!scheduled) {
         scheduled = true;
