@@ -50,6 +50,7 @@ export function createActivityRecorder(deps: {
       } catch (err) {
         lastWrite.delete(key);
         if (!isNotFound(err)) throw err;
+        return false; // deleted meanwhile: nothing to record
       }
       return true;
     },
