@@ -20,6 +20,8 @@ export interface Platform {
   /** A client API key for `principal`, usable as `Authorization: Bearer <key>`. */
   readonly apiKey: string;
   readonly principal: string;
+  /** API keys of the extra principals asked for (`BringUpOptions.extraPrincipals`), by principal. */
+  readonly extraKeys: ReadonlyMap<string, string>;
   kubectl(args: readonly string[], stdin?: string): Promise<string>;
 }
 
@@ -41,13 +43,27 @@ export function kubectlFor(cluster: ClusterInfo) {
   };
 }
 
-/** Writes (or replaces) the gateway's API key Secret with one fresh key for `principal`. */
-async function installApiKey(kubectl: Platform["kubectl"], principal: string): Promise<string> {
-  const { key, entry } = createApiKey({ id: `${principal}-key`, principal });
+export interface BringUpOptions {
+  /**
+   * More client principals, one API key each (e.g. many clients at once: the gateway limits concurrent
+   * sessions per principal). Installed with the first key, before the gateway starts.
+   */
+  readonly extraPrincipals?: readonly string[];
+}
+
+/** Writes (or replaces) the gateway's API key Secret with one fresh key per principal. */
+async function installApiKeys(
+  kubectl: Platform["kubectl"],
+  principals: readonly string[],
+): Promise<Map<string, string>> {
+  const made = principals.map((principal) => ({
+    principal,
+    ...createApiKey({ id: `${principal}-key`, principal }),
+  }));
   const dir = mkdtempSync(join(tmpdir(), "agentland-keys-"));
   try {
     const file = join(dir, "keys.json");
-    writeFileSync(file, JSON.stringify({ keys: [entry] }), { mode: 0o600 });
+    writeFileSync(file, JSON.stringify({ keys: made.map((m) => m.entry) }), { mode: 0o600 });
     const secret = await kubectl([
       "-n",
       SYSTEM_NS,
@@ -64,19 +80,22 @@ async function installApiKey(kubectl: Platform["kubectl"], principal: string): P
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return key;
+  return new Map(made.map((m) => [m.principal, m.key]));
 }
 
 export async function bringUpPlatform(
   cluster: ClusterInfo,
   log: (line: string) => void = console.error,
   principal = "local-dev",
+  opts: BringUpOptions = {},
 ): Promise<Platform> {
   const kubectl = kubectlFor(cluster);
   log("kubectl apply -f manifests");
   // The API key Secret exists before the gateway starts, so its optional mount is filled from the start.
   await kubectl(["apply", "-f", join(ROOT, "manifests/10-namespaces.yaml")]);
-  const apiKey = await installApiKey(kubectl, principal);
+  const keys = await installApiKeys(kubectl, [principal, ...(opts.extraPrincipals ?? [])]);
+  const apiKey = keys.get(principal) ?? "";
+  keys.delete(principal);
   await kubectl(["apply", "-f", join(ROOT, "manifests")]);
   log("waiting for the agentcore and gateway Deployments to be Available");
   await kubectl(["-n", SYSTEM_NS, "wait", "--for=condition=Available", "deploy", "--all", "--timeout=180s"]);
@@ -120,5 +139,5 @@ export async function bringUpPlatform(
     .split(" ")
     .filter((ip) => ip !== "")
     .map((ip) => `http://${ip}:8080`);
-  return { gatewayUrls, apiKey, principal, kubectl };
+  return { gatewayUrls, apiKey, principal, extraKeys: keys, kubectl };
 }

@@ -1,0 +1,74 @@
+/**
+ * What the apiserver served between two scrapes of its /metrics: requests by verb and resource, their mean
+ * server-side latency, and the time requests queued in API Priority and Fairness. Together with the
+ * controllers' own reconcile times this tells a slow apiserver from a client waiting on its own rate limit.
+ */
+import type { KubeClient } from "../../../src/kube/kube-client";
+
+export type MetricsScrape = ReadonlyMap<string, number>;
+
+const FAMILIES = [
+  "apiserver_request_total",
+  "apiserver_request_duration_seconds_sum",
+  "apiserver_request_duration_seconds_count",
+  "apiserver_flowcontrol_request_wait_duration_seconds_sum",
+  "apiserver_flowcontrol_request_wait_duration_seconds_count",
+];
+
+export async function scrapeApiserver(kube: KubeClient): Promise<MetricsScrape> {
+  const res = await kube.openStream({ path: "/metrics", timeoutMs: 30_000 });
+  const out = new Map<string, number>();
+  for (const line of (await res.text()).split("\n")) {
+    const brace = line.indexOf("{");
+    if (brace < 0 || !FAMILIES.includes(line.slice(0, brace))) continue;
+    const space = line.lastIndexOf(" ");
+    out.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return out;
+}
+
+const label = (series: string, name: string) => new RegExp(`[{,]${name}="([^"]*)"`).exec(series)?.[1] ?? "";
+
+export interface ApiserverLoad {
+  /** `VERB resource[/subresource]` → requests, most first (watches left out). */
+  readonly requests: [string, number][];
+  readonly mutating: number;
+  /** Mean server-side latency of mutating requests, ms. */
+  readonly mutatingMeanMs: number;
+  /** Mean wait in the APF queues per priority level, ms, with the number of requests. */
+  readonly queueWait: [string, number, number][];
+}
+
+export function apiserverLoad(before: MetricsScrape, after: MetricsScrape): ApiserverLoad {
+  const delta = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
+  const requests = new Map<string, number>();
+  let mutating = 0;
+  let durSum = 0;
+  let durCount = 0;
+  const wait = new Map<string, [number, number]>();
+  for (const series of after.keys()) {
+    const verb = label(series, "verb");
+    const what = [label(series, "resource"), label(series, "subresource")].filter(Boolean).join("/");
+    const isMutating = ["POST", "PUT", "PATCH", "DELETE"].includes(verb);
+    if (series.startsWith("apiserver_request_total{") && verb !== "WATCH") {
+      requests.set(`${verb} ${what}`, (requests.get(`${verb} ${what}`) ?? 0) + delta(series));
+      if (isMutating) mutating += delta(series);
+    } else if (series.startsWith("apiserver_request_duration_seconds_sum{") && isMutating) {
+      durSum += delta(series);
+      durCount += delta(series.replace("_sum{", "_count{"));
+    } else if (series.startsWith("apiserver_flowcontrol_request_wait_duration_seconds_sum{")) {
+      const level = label(series, "priority_level");
+      const w = wait.get(level) ?? [0, 0];
+      wait.set(level, [w[0] + delta(series), w[1] + delta(series.replace("_sum{", "_count{"))]);
+    }
+  }
+  return {
+    requests: [...requests].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]),
+    mutating,
+    mutatingMeanMs: durCount > 0 ? (1000 * durSum) / durCount : 0,
+    queueWait: [...wait]
+      .filter(([, [, n]]) => n > 0)
+      .map(([level, [s, n]]): [string, number, number] => [level, (1000 * s) / n, n])
+      .sort((a, b) => b[1] - a[1]),
+  };
+}

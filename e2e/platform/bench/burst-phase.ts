@@ -1,0 +1,213 @@
+/**
+ * The 200-at-once phase of the end-to-end benchmark and its diagnosis: grow the pool and wait until it is
+ * warm, measure what the warm pods cost, fire the burst, then report each session step as the apiserver
+ * saw it, where the machine's CPU went, what the apiserver served, and how long AgentCore's reconciles
+ * took — during the warm-up and during the burst — so a missed goal names its hop.
+ */
+import type { KubeClient } from "../../../src/kube/kube-client";
+import { apiserverLoad, scrapeApiserver } from "./apiserver-load";
+import { cpuDelta, cpuSnapshot } from "./cpu-usage";
+import { podsOf, reconcileTotals, scalePool, warmStarts } from "./platform-probe";
+import { podMemory, sum } from "./pod-memory";
+import { machineMemoryMiB, percentile, type Report } from "./report";
+import type { SessionTimeline } from "./session-timeline";
+import { newSessionBurst, warmPoolTo } from "./warm-burst";
+
+export interface BurstSetup {
+  readonly kube: KubeClient;
+  readonly clusterDir: string;
+  readonly systemNamespace: string;
+  readonly sandboxNamespace: string;
+  readonly pool: string;
+  readonly size: number;
+  readonly gatewayUrls: readonly string[];
+  readonly agentcoreMetricsUrls: readonly string[];
+  /** One API key per concurrent client. */
+  readonly keys: readonly string[];
+  readonly body: string;
+  readonly timeline: SessionTimeline;
+  readonly memoryFloorMiB: number;
+  readonly warmUpTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly log: (line: string) => void;
+}
+
+/** Pod name → the part of the platform it belongs to, for CPU accounting. */
+async function podParts(s: BurstSetup): Promise<Map<string, string>> {
+  const parts = new Map<string, string>();
+  for (const p of await podsOf(s.kube, s.systemNamespace))
+    parts.set(p.name, p.name.replace(/-[a-z0-9]+-[a-z0-9]+$/, " pods"));
+  for (const p of await podsOf(s.kube, s.sandboxNamespace)) {
+    parts.set(p.name, p.image.includes("code-interpreter") ? "korokd pods" : "agent pods");
+  }
+  return parts;
+}
+
+async function reconciles(urls: readonly string[]) {
+  const all = new Map<string, { count: number; seconds: number }>();
+  for (const url of urls) {
+    for (const [c, v] of await reconcileTotals(url).catch(() => new Map())) {
+      const a = all.get(c) ?? { count: 0, seconds: 0 };
+      all.set(c, { count: a.count + v.count, seconds: a.seconds + v.seconds });
+    }
+  }
+  return all;
+}
+
+/** Measures `during` and reports where the CPU, the apiserver and the controllers spent the window. */
+async function diagnosed<T>(
+  s: BurstSetup,
+  report: Report,
+  window: string,
+  during: () => Promise<T>,
+): Promise<T> {
+  const parts = await podParts(s);
+  const [cpu0, api0, rec0] = [
+    cpuSnapshot(s.clusterDir, parts),
+    await scrapeApiserver(s.kube),
+    await reconciles(s.agentcoreMetricsUrls),
+  ];
+  const t0 = performance.now();
+  const result = await during();
+  const seconds = (performance.now() - t0) / 1000;
+  const after = await podParts(s);
+  for (const [pod, part] of after) parts.set(pod, part);
+  const cpu = cpuDelta(cpu0, cpuSnapshot(s.clusterDir, parts));
+  const api = apiserverLoad(api0, await scrapeApiserver(s.kube));
+  const rec = await reconciles(s.agentcoreMetricsUrls);
+  const cores = (cpu[0]?.[1] ?? 0) / seconds;
+  report.note(
+    `${window} (${seconds.toFixed(1)} s): CPU seconds by part — ${cpu.map(([p, c]) => `${p} ${c.toFixed(1)}`).join(", ")} ` +
+      `(machine busy ${cores.toFixed(2)} of 2 cores on average; the rest of "machine" is other work on the host).`,
+  );
+  report.note(
+    `${window}: apiserver served ${api.mutating.toFixed(0)} writes (${(api.mutating / seconds).toFixed(0)}/s, mean ${api.mutatingMeanMs.toFixed(1)} ms server-side); ` +
+      `APF queue wait ${api.queueWait.map(([l, ms, n]) => `${l} ${ms.toFixed(1)} ms×${n}`).join(", ") || "none"}; ` +
+      `top requests ${api.requests
+        .slice(0, 8)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(", ")}.`,
+  );
+  const recLine = [...rec]
+    .map(([c, v]): [string, number, number] => {
+      const b = rec0.get(c) ?? { count: 0, seconds: 0 };
+      return [c, v.count - b.count, v.seconds - b.seconds];
+    })
+    .filter(([, n]) => n > 0)
+    .map(([c, n, sec]) => `${c} ${n}× mean ${((1000 * sec) / n).toFixed(0)} ms`);
+  report.note(`${window}: AgentCore reconciles ${recLine.join(", ") || "none"}.`);
+  return result;
+}
+
+export async function burstPhase(s: BurstSetup, report: Report): Promise<{ failures: number }> {
+  const before = machineMemoryMiB();
+  s.log(`growing the pool to ${s.size} (MemAvailable ${before.available.toFixed(0)} MiB)`);
+  const warm = await diagnosed(s, report, "pool warm-up", () =>
+    warmPoolTo(
+      s.kube,
+      { namespace: s.sandboxNamespace, pool: s.pool, replicas: s.size },
+      { timeoutMs: s.warmUpTimeoutMs, memoryFloorMiB: s.memoryFloorMiB },
+      s.log,
+    ),
+  );
+  const korokdPods = (await podsOf(s.kube, s.sandboxNamespace)).filter((p) =>
+    p.image.includes("code-interpreter"),
+  );
+  const mem = podMemory(
+    korokdPods.map((p) => p.name),
+    { pss: true },
+  );
+  const avail = machineMemoryMiB().available;
+  const pss = mem.map((m) => m.pssMiB ?? 0);
+  report.row({
+    measurement: `pool warm-up to ${s.size}`,
+    value: `${warm.reached} warm in ${(warm.ms / 1000).toFixed(1)} s`,
+    baseline: warm.stopped ?? "all warm",
+    goal: "warm before the burst",
+  });
+  report.row({
+    measurement: `${mem.length} korokd pods at rest: RSS sum / PSS sum`,
+    value: `${sum(mem.map((m) => m.rssMiB)).toFixed(0)} / ${sum(pss).toFixed(0)} MiB`,
+    baseline: `per pod PSS p50 ${percentile(pss, 50).toFixed(1)} MiB (RSS p50 ${percentile(
+      mem.map((m) => m.rssMiB),
+      50,
+    ).toFixed(1)} MiB counts the shared Bun executable per process)`,
+  });
+  report.row({
+    measurement: "machine MemAvailable before → pool warm",
+    value: `${before.available.toFixed(0)} → ${avail.toFixed(0)} MiB`,
+    baseline: `of ${before.total.toFixed(0)} MiB, no swap; lowest ${warm.minAvailableMiB.toFixed(0)} MiB`,
+  });
+  report.metric("pool_warm_up_ms", warm.ms, "ms");
+  report.metric("pool_warm_pods", warm.reached, "count");
+  report.metric("korokd_pod_pss_p50", percentile(pss, 50), "MiB");
+  report.metric("korokd_pods_pss_total", sum(pss), "MiB");
+  report.metric("mem_available_at_warm_pool", avail, "MiB");
+
+  const keys = s.keys.slice(0, warm.reached);
+  let lowest = machineMemoryMiB().available;
+  const watch = setInterval(() => {
+    lowest = Math.min(lowest, machineMemoryMiB().available);
+  }, 200);
+  const warm0 = await warmStarts(s.gatewayUrls);
+  const t0 = performance.now();
+  const burst = await diagnosed(s, report, `burst of ${keys.length}`, () =>
+    newSessionBurst(s.gatewayUrls, keys, s.body, s.requestTimeoutMs),
+  );
+  clearInterval(watch);
+  const warm1 = await warmStarts(s.gatewayUrls);
+  await scalePool(s.kube, s.sandboxNamespace, s.pool, 3); // no 200-pod refill behind the burst on a shared host
+  report.series(
+    "burst_answer",
+    `${keys.length} concurrent new sessions (one client each), time to each answer`,
+    burst.answered,
+    {
+      value: `${burst.answered.length}/${keys.length} answered, last at ${(burst.lastAnswerMs / 1000).toFixed(2)} s`,
+      baseline: `warm ${warm1.warm - warm0.warm}/${warm1.all - warm0.all}; lowest MemAvailable ${lowest.toFixed(0)} MiB`,
+      goal: "all answered, last ≤ 3 s",
+    },
+  );
+  report.metric("burst_answered", burst.answered.length, "count");
+  report.metric("burst_failed", burst.failures.length, "count");
+  report.metric("burst_last_answer", burst.lastAnswerMs, "ms");
+  stepsReport(s.timeline.since(t0), t0, report);
+  const reasons = new Map<string, number>();
+  for (const f of burst.failures) reasons.set(f.slice(0, 120), (reasons.get(f.slice(0, 120)) ?? 0) + 1);
+  for (const [r, n] of reasons) report.note(`burst failures ×${n}: ${r}`);
+  return { failures: burst.failures.length };
+}
+
+/** How far every session of the burst got, and how long each step took, as the apiserver showed them. */
+function stepsReport(
+  sessions: [string, import("./session-timeline").SessionSteps][],
+  t0: number,
+  report: Report,
+) {
+  const steps = sessions.map(([, st]) => st);
+  const got = (f: (x: (typeof steps)[number]) => number | undefined) =>
+    steps.flatMap((x) => (f(x) === undefined ? [] : [f(x) as number]));
+  const created = got((x) => (x.sessionCreated === undefined ? undefined : x.sessionCreated - t0));
+  const claimed = got((x) =>
+    x.claimCreated === undefined || x.sessionCreated === undefined
+      ? undefined
+      : x.claimCreated - x.sessionCreated,
+  );
+  const bound = got((x) =>
+    x.claimBound === undefined || x.claimCreated === undefined ? undefined : x.claimBound - x.claimCreated,
+  );
+  const ready = got((x) =>
+    x.sessionReady === undefined || x.claimBound === undefined ? undefined : x.sessionReady - x.claimBound,
+  );
+  report.series(
+    "burst_step_session_created",
+    `  burst: start → CodeInterpreter created (${created.length} created)`,
+    created,
+  );
+  report.series("burst_step_claim_created", `  burst: → SandboxClaim created (${claimed.length})`, claimed);
+  report.series(
+    "burst_step_claim_bound",
+    `  burst: → claim bound to a warm Sandbox (${bound.length})`,
+    bound,
+  );
+  report.series("burst_step_session_ready", `  burst: → CodeInterpreter Ready (${ready.length})`, ready);
+}
