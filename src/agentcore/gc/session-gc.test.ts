@@ -55,7 +55,7 @@ afterAll(async () => {
 
 describe("session GC", () => {
   test("an idle session is deleted within 2 s of its sessionTimeout, with an Event saying why", async () => {
-    const deadline = Date.now() + 3_000;
+    const deadline = Date.now() + 5_000; // room for kubectl on a loaded machine before the deadline
     const name = await sessionFor(ns, "erin", { sessionTimeout: "30s" }, readyStatus(deadline - 30_000));
     const gone = await deletedAt(name, 10_000);
     expect(gone).toBeGreaterThanOrEqual(deadline - 500);
@@ -71,13 +71,16 @@ describe("session GC", () => {
   });
 
   test("a session with reported in-flight work survives past its idle timeout", async () => {
-    const idleDeadline = Date.now() + 2_000;
+    // Margin for a loaded machine: creating the CR and the follower's watch seeing it take a while, and
+    // the first report must reach a replica that knows the session before the idle deadline.
+    const idleDeadline = Date.now() + 5_000;
     const name = await sessionFor(ns, "frank", { sessionTimeout: "30s" }, readyStatus(idleDeadline - 30_000));
     const follower = replicas.find((r) => !r.isLeader()) ?? replicas[0];
     const rpc = createClient(AgentCoreService, createGrpcTransport({ baseUrl: follower?.url ?? "" }));
-    const until = idleDeadline + 4_000;
+    let acceptedBeforeDeadline = false;
+    const until = idleDeadline + 3_000;
     while (Date.now() < until) {
-      await rpc.recordActivity({
+      const { unknownIds } = await rpc.recordActivity({
         reporter: "gw-1",
         activities: [
           create(SessionActivitySchema, {
@@ -88,8 +91,10 @@ describe("session GC", () => {
           }),
         ],
       });
+      if (unknownIds.length === 0 && Date.now() < idleDeadline - 1_000) acceptedBeforeDeadline = true;
       await Bun.sleep(500);
     }
+    expect(acceptedBeforeDeadline).toBe(true);
     expect(await codeInterpreterNames(ns)).toContain(name);
     await cluster.kubectl(["-n", ns, "delete", "codeinterpreter", name, "--wait=false"]);
   });

@@ -148,4 +148,32 @@ describe("session RPCs", () => {
       30_000,
     );
   }, 90_000);
+
+  test("a refused create writes nothing at all: unknown runtime, disallowed namespace, invalid option", async () => {
+    const sessionWrites = () =>
+      proxy.requests.filter(
+        (r) => r.method !== "GET" && /\/(codeinterpreters|agentsessions)(\/|$)/.test(r.path),
+      ).length;
+    const before = sessionWrites();
+    const refused = [
+      viaLeader.createAgentSession({ principal: "pat", runtimeName: "missing", runtimeNamespace: ns }),
+      viaLeader.createAgentSession({
+        principal: "pat",
+        runtimeName: "echo",
+        runtimeNamespace: "kube-system",
+      }),
+      viaLeader.createCodeInterpreter({ principal: "pat", options: { namespace: "default" } }),
+      viaLeader.createCodeInterpreter({ principal: "pat", options: { maxSessionDurationSeconds: 10 } }),
+      viaLeader.createCodeInterpreter({ principal: "" }),
+    ];
+    expect(await Promise.all(refused.map(codeOf))).toEqual([
+      Code.NotFound,
+      Code.PermissionDenied,
+      Code.PermissionDenied,
+      Code.InvalidArgument,
+      Code.InvalidArgument,
+    ]);
+    // Every request of this replica goes through the proxy: not one session write, in any namespace.
+    expect(sessionWrites()).toBe(before);
+  }, 30_000);
 });
