@@ -11,7 +11,11 @@ import { join } from "node:path";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { type FaultProxy, startFaultProxy } from "../../../e2e/harness/fault-proxy";
-import { AgentCoreService, SessionKind } from "../../gen/agentland/agentcore/v1/agentcore_pb";
+import {
+  AgentCoreService,
+  ProvisioningMode,
+  SessionKind,
+} from "../../gen/agentland/agentcore/v1/agentcore_pb";
 import { loadKubeconfigFile } from "../../kube/kube-config";
 import { apply, controllerNamespace, kubectl, template } from "../controllers/testing/controller-fixture";
 import type { RunningAgentcore } from "../start-agentcore";
@@ -176,4 +180,71 @@ describe("session RPCs", () => {
     // Every request of this replica goes through the proxy: not one session write, in any namespace.
     expect(sessionWrites()).toBe(before);
   }, 30_000);
+
+  test("a sandbox that fails is FailedPrecondition with the reason; an exhausted pool past the deadline is ResourceExhausted; neither leaves anything", async () => {
+    await apply(
+      {
+        apiVersion: "agentland.fl0rencess720.app/v1alpha1",
+        kind: "AgentRuntime",
+        metadata: { name: "broken", namespace: ns },
+        spec: {
+          sandboxTemplate: template("agentland-fixtures/no-such-image:1"),
+          provisioning: { mode: "Direct" },
+        },
+      },
+      {
+        apiVersion: "agentland.fl0rencess720.app/v1alpha1",
+        kind: "SandboxPool",
+        metadata: { name: "dry", namespace: ns },
+        spec: { replicas: 0, sandboxTemplate: template() },
+      },
+    );
+    // Any replica waits for Ready (the leader's controllers write the status); this one waits 8 s at most.
+    const patient = await startTestAgentcore(ns, ["--create-timeout=8s"]);
+    try {
+      const rpc = createClient(AgentCoreService, createGrpcTransport({ baseUrl: patient.url }));
+      const errorOf = async (p: Promise<unknown>) => {
+        try {
+          await p;
+          throw new Error("expected the create to fail");
+        } catch (err) {
+          return ConnectError.from(err);
+        }
+      };
+      const [failed, exhausted] = await Promise.all([
+        errorOf(
+          rpc.createAgentSession({ principal: "quentin", runtimeName: "broken", runtimeNamespace: ns }),
+        ),
+        errorOf(
+          rpc.createAgentSession({
+            principal: "quentin",
+            runtimeName: "echo",
+            runtimeNamespace: ns,
+            options: { provisioning: { mode: ProvisioningMode.POOL_REQUIRED, poolRef: "dry" } },
+          }),
+        ),
+      ]);
+      expect(failed.code).toBe(Code.FailedPrecondition);
+      expect(failed.rawMessage).toContain("ErrImageNeverPull");
+      expect(exhausted.code).toBe(Code.ResourceExhausted);
+      expect(exhausted.rawMessage).toContain("PoolExhausted");
+      await eventually(
+        "nothing left of either",
+        async () => {
+          const left = await kubectl([
+            "-n",
+            ns,
+            "get",
+            "agentsessions,sandboxclaims,sandboxes",
+            "-o",
+            "name",
+          ]);
+          return left.trim() === "" ? true : undefined;
+        },
+        30_000,
+      );
+    } finally {
+      await patient.stop(2_000);
+    }
+  }, 60_000);
 });
