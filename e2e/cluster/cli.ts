@@ -4,11 +4,15 @@
  * returns; the daemons keep running until `down`.
  */
 import { existsSync } from "node:fs";
+import { realNodeDown, realNodeExists } from "../real-node/real-node";
+import { realNodeCommand } from "../real-node/real-node-cli";
 import { clusterDir, readClusterInfo } from "./cluster-state";
 import { clusterDown, clusterUp } from "./control-plane";
 import { isAlive } from "./processes";
 
-const USAGE = "usage: bun run cluster <up|down|status|env> [--name=NAME] (default name: dev)";
+const USAGE =
+  "usage: bun run cluster <up|down|status|env> [--name=NAME] (default name: dev)\n" +
+  "       bun run cluster node-real <up|down> [--name=NAME]   (a real kubelet + containerd node, see e2e/real-node)";
 
 function flag(args: readonly string[], name: string): string | undefined {
   const hit = args.find((a) => a.startsWith(`--${name}=`));
@@ -31,6 +35,8 @@ async function main(args: readonly string[]): Promise<number> {
       return 0;
     }
     case "down":
+      // A real node first: its containers must stop while the apiserver still answers.
+      if (realNodeExists(name)) await realNodeDown(readClusterInfo(clusterDir(name)), name);
       await clusterDown(name);
       console.log(`cluster "${name}" is down`);
       return 0;
@@ -44,6 +50,8 @@ async function main(args: readonly string[]): Promise<number> {
       console.log(`export PATH=${info.binDir}:$PATH`);
       return 0;
     }
+    case "node-real":
+      return realNodeCommand(args[1], name);
     default:
       console.error(USAGE);
       return 2;

@@ -1,0 +1,156 @@
+/**
+ * The real node's configuration files: containerd (CRI v1 plugin, overlayfs, runc and runsc runtimes, the
+ * project's pause image as the sandbox image, CNI from Debian's plugins), the CNI network (bridge +
+ * host-local + loopback, routes only to the pod subnet and the Service range: no default route, so a pod
+ * can reach nothing outside this machine), the kubelet (cgroupfs driver on cgroup v1, its own roots and
+ * ports, webhook authentication and authorization) and the resolv.conf pods get instead of the host's.
+ */
+import { SERVICE_CIDR } from "../cluster/control-plane";
+import { PAUSE_IMAGE } from "../images/build-images";
+import type { NodeLayout } from "./node-layout";
+
+/** runsc as an OCI runtime behind containerd's runc shim; this wrapper picks the platform. */
+export function runscWrapper(platform: "ptrace" | "systrap"): string {
+  return `#!/bin/sh
+# gVisor behind containerd's runc v2 shim (BinaryName). No /dev/kvm here: the ptrace platform.
+exec /usr/bin/runsc --platform=${platform} --network=sandbox "$@"
+`;
+}
+
+export function containerdConfig(l: NodeLayout, runscPath: string): string {
+  const cri = `plugins."io.containerd.grpc.v1.cri"`;
+  return `version = 2
+root = "${l.base}/containerd/root"
+state = "${l.run}/containerd"
+oom_score = 0
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+
+[grpc]
+  address = "${l.containerdSocket}"
+
+[ttrpc]
+  address = "${l.containerdSocket}.ttrpc"
+
+[metrics]
+  address = ""
+
+[${cri}]
+  sandbox_image = "${PAUSE_IMAGE}"
+  enable_selinux = false
+  # This machine withholds CAP_SYS_RESOURCE even from root: a negative oom_score_adj cannot be set, so
+  # containerd clamps pods to its own score instead of failing every sandbox.
+  restrict_oom_score_adj = true
+  disable_apparmor = true
+  enable_unprivileged_ports = false
+
+[${cri}.containerd]
+  snapshotter = "overlayfs"
+  default_runtime_name = "runc"
+  discard_unpacked_layers = false
+
+[${cri}.containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+
+[${cri}.containerd.runtimes.runc.options]
+  BinaryName = "/usr/sbin/runc"
+  SystemdCgroup = false
+
+[${cri}.containerd.runtimes.runsc]
+  runtime_type = "io.containerd.runc.v2"
+
+[${cri}.containerd.runtimes.runsc.options]
+  BinaryName = "${runscPath}"
+  SystemdCgroup = false
+
+[${cri}.cni]
+  bin_dir = "/usr/lib/cni"
+  conf_dir = "${l.cniConfDir}"
+  max_conf_num = 1
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "${l.base}/containerd/opt"
+`;
+}
+
+export function cniConfig(l: NodeLayout): string {
+  return JSON.stringify(
+    {
+      cniVersion: "1.0.0",
+      name: `agentland-${l.bridge}`,
+      plugins: [
+        {
+          type: "bridge",
+          bridge: l.bridge,
+          // The bring-up gives the bridge its gateway address itself: with isGateway the plugin would also
+          // switch on IP forwarding for the whole machine, which nothing here needs.
+          isGateway: false,
+          ipMasq: false,
+          hairpinMode: true,
+          ipam: {
+            type: "host-local",
+            dataDir: l.cniDataDir,
+            ranges: [[{ subnet: l.podSubnet, gateway: l.gatewayIP }]],
+            routes: [{ dst: SERVICE_CIDR, gw: l.gatewayIP }],
+          },
+        },
+        { type: "loopback" },
+      ],
+    },
+    null,
+    2,
+  );
+}
+
+export function kubeletConfig(
+  l: NodeLayout,
+  opts: { caCert: string; port: number; healthzPort: number },
+): string {
+  return JSON.stringify(
+    {
+      apiVersion: "kubelet.config.k8s.io/v1beta1",
+      kind: "KubeletConfiguration",
+      address: l.gatewayIP,
+      port: opts.port,
+      readOnlyPort: 0,
+      healthzBindAddress: "127.0.0.1",
+      healthzPort: opts.healthzPort,
+      authentication: {
+        anonymous: { enabled: false },
+        webhook: { enabled: true },
+        x509: { clientCAFile: opts.caCert },
+      },
+      authorization: { mode: "Webhook" },
+      cgroupDriver: "cgroupfs",
+      cgroupRoot: l.cgroupRoot,
+      failCgroupV1: false,
+      failSwapOn: false,
+      containerRuntimeEndpoint: `unix://${l.containerdSocket}`,
+      podLogsDir: l.podLogs,
+      // Pods never see the host's resolver: ClusterFirst pods get clusterDNS, Default pods this file.
+      resolvConf: l.resolvConf,
+      clusterDomain: "cluster.local",
+      clusterDNS: [l.gatewayIP],
+      // Per pod: enough for any interpreter, small enough that a fork bomb stops early and cheaply.
+      podPidsLimit: 512,
+      maxPods: 60,
+      serializeImagePulls: false,
+      // A shared development machine: disk and memory pressure evictions would only flake the tests.
+      evictionHard: { "memory.available": "100Mi", "nodefs.available": "2%", "imagefs.available": "2%" },
+      imageGCHighThresholdPercent: 100,
+      imageGCLowThresholdPercent: 99,
+      nodeStatusUpdateFrequency: "4s",
+      syncFrequency: "10s",
+      fileCheckFrequency: "20s",
+      registerNode: true,
+      localStorageCapacityIsolation: true,
+      protectKernelDefaults: false,
+    },
+    null,
+    2,
+  );
+}
+
+export function resolvConf(l: NodeLayout): string {
+  // Only the node's own DNS address: queries never leave this machine.
+  return `nameserver ${l.gatewayIP}\noptions ndots:1 timeout:1 attempts:1\n`;
+}

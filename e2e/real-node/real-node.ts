@@ -1,0 +1,269 @@
+/**
+ * Joins a real node to a running local control plane: containerd (Debian's, CRI v1) with runc and gVisor's
+ * runsc, Debian's CNI plugins on a private bridge, and a kubelet built from the same Kubernetes module as
+ * the control plane. The node registers as a second Node, labelled `agentland.dev/node=real` and tainted
+ * `agentland.dev/real-node=true:NoSchedule`, so only pods that ask for it run there. agentland's images
+ * are built without Docker (e2e/images) and imported into containerd, so `imagePullPolicy: IfNotPresent`
+ * finds them and nothing is pulled.
+ */
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ensureKubelet } from "../cluster/binaries";
+import type { ClusterInfo } from "../cluster/cluster-state";
+import { writeKubeconfig } from "../cluster/kubeconfig";
+import { freePort, startDaemon } from "../cluster/processes";
+import { ensureImages } from "../images/build-images";
+import { cleanupNode } from "./node-cleanup";
+import { cniConfig, containerdConfig, kubeletConfig, resolvConf, runscWrapper } from "./node-config";
+import { type NodeLayout, nodeLayout } from "./node-layout";
+import { apiserverRoute, bridgeUp } from "./node-network";
+
+export interface RealNode {
+  readonly layout: NodeLayout;
+  readonly nodeName: string;
+  readonly pids: Readonly<Record<string, number>>;
+  /** `ctr` against this node's containerd, namespace k8s.io. */
+  readonly ctr: readonly string[];
+}
+
+function run(argv: string[]): string {
+  const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} failed: ${r.stderr.toString().trim()}`);
+  return r.stdout.toString();
+}
+
+/** A client certificate `system:node:<name>` (group system:nodes) signed by the cluster's CA. */
+function nodeCertificate(cluster: ClusterInfo, l: NodeLayout): { cert: string; key: string } {
+  const dir = join(l.base, "pki");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const p = (f: string) => join(dir, f);
+  const caKey = join(cluster.dir, "pki", "ca.key");
+  run([
+    "openssl",
+    "genpkey",
+    "-algorithm",
+    "EC",
+    "-pkeyopt",
+    "ec_paramgen_curve:P-256",
+    "-out",
+    p("node.key"),
+  ]);
+  run([
+    "openssl",
+    "req",
+    "-new",
+    "-key",
+    p("node.key"),
+    "-subj",
+    `/CN=system:node:${l.nodeName}/O=system:nodes`,
+    "-out",
+    p("node.csr"),
+  ]);
+  writeFileSync(
+    p("node.ext"),
+    "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n",
+  );
+  run([
+    "openssl",
+    "x509",
+    "-req",
+    "-in",
+    p("node.csr"),
+    "-CA",
+    cluster.caCert,
+    "-CAkey",
+    caKey,
+    "-CAcreateserial",
+    "-CAserial",
+    p("ca.srl"),
+    "-days",
+    "30",
+    "-extfile",
+    p("node.ext"),
+    "-out",
+    p("node.crt"),
+  ]);
+  return { cert: p("node.crt"), key: p("node.key") };
+}
+
+async function waitFor(
+  what: string,
+  probe: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  logFile: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe()) return;
+    await Bun.sleep(200);
+  }
+  let tail = "";
+  try {
+    tail = readFileSync(logFile, "utf8").split("\n").slice(-25).join("\n");
+  } catch {
+    // no log yet
+  }
+  throw new Error(`${what} not ready after ${timeoutMs / 1000} s; last lines of ${logFile}:\n${tail}`);
+}
+
+function apiPort(cluster: ClusterInfo): number {
+  return Number(new URL(cluster.server).port);
+}
+
+async function startContainerd(l: NodeLayout, log: (line: string) => void): Promise<number> {
+  const pid = startDaemon(l.base, "containerd", ["/usr/bin/containerd", "--config", l.containerdConfig]);
+  const ctr = ["ctr", "--address", l.containerdSocket, "--namespace", "k8s.io"];
+  await waitFor(
+    "containerd",
+    () => Bun.spawnSync([...ctr, "version"], { stdout: "ignore", stderr: "ignore" }).exitCode === 0,
+    30_000,
+    join(l.logs, "containerd.log"),
+  );
+  const images = await ensureImages(log);
+  const started = Date.now();
+  for (const img of images)
+    run([...ctr, "images", "import", "--digests", "--snapshotter=overlayfs", img.archive]);
+  log(`imported ${images.length} images in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return pid;
+}
+
+/**
+ * The kubelet's cgroup root must exist in every v1 hierarchy before it starts; a v1 cpuset group takes
+ * tasks only once its cpus and mems are set, so they are copied from the top.
+ */
+function createCgroupRoot(l: NodeLayout): void {
+  for (const h of readdirSync("/sys/fs/cgroup")) {
+    const top = join("/sys/fs/cgroup", h);
+    if (h === "unified" || !existsSync(join(top, "cgroup.procs"))) continue;
+    const dir = join(top, l.cgroupRoot);
+    mkdirSync(dir, { recursive: true });
+    if (h.split(",").includes("cpuset")) {
+      for (const f of ["cpuset.cpus", "cpuset.mems"]) writeFileSync(join(dir, f), readFileSync(join(top, f)));
+    }
+  }
+}
+
+/** Brings the node up (cleaning whatever an earlier run left) and waits until it is Ready. */
+export async function realNodeUp(
+  cluster: ClusterInfo,
+  log: (line: string) => void = console.error,
+): Promise<RealNode> {
+  const started = Date.now();
+  const l = nodeLayout(cluster.name);
+  const kubelet = await ensureKubelet(log);
+  run(["mount", "--make-rshared", "/"]);
+  await cleanupNode(l);
+  for (const d of [l.base, l.run, l.logs, l.cniConfDir, l.cniDataDir, l.kubeletRoot, l.podLogs])
+    mkdirSync(d, { recursive: true });
+  const runsc = join(l.base, "runsc-ptrace");
+  writeFileSync(runsc, runscWrapper("ptrace"));
+  chmodSync(runsc, 0o755);
+  writeFileSync(l.containerdConfig, containerdConfig(l, runsc));
+  writeFileSync(join(l.cniConfDir, "10-agentland.conflist"), cniConfig(l));
+  writeFileSync(l.resolvConf, resolvConf(l));
+  const ports = { port: await freePort(), healthzPort: await freePort() };
+  writeFileSync(l.kubeletConfig, kubeletConfig(l, { caCert: cluster.caCert, ...ports }));
+  createCgroupRoot(l);
+  bridgeUp(l);
+  apiserverRoute(l, apiPort(cluster));
+  const kubeconfig = join(l.base, "kubelet.kubeconfig");
+  writeKubeconfig(kubeconfig, {
+    server: cluster.server,
+    caCert: cluster.caCert,
+    ...nodeCertificate(cluster, l),
+    user: `system:node:${l.nodeName}`,
+    cluster: "agentland-local",
+  });
+
+  const pids: Record<string, number> = {};
+  pids["containerd"] = await startContainerd(l, log);
+  pids["kubelet"] = startDaemon(l.base, "kubelet", [
+    kubelet,
+    `--config=${l.kubeletConfig}`,
+    `--kubeconfig=${kubeconfig}`,
+    `--hostname-override=${l.nodeName}`,
+    `--node-ip=${l.gatewayIP}`,
+    `--root-dir=${l.kubeletRoot}`,
+    `--cert-dir=${join(l.base, "kubelet-pki")}`,
+    `--node-labels=${l.label}`,
+    `--register-with-taints=${l.taintKey}=true:NoSchedule`,
+    "--v=1",
+  ]);
+  const admin = ["--kubeconfig", cluster.kubeconfig];
+  const kubectl = join(cluster.binDir, "kubectl");
+  await waitFor(
+    `node ${l.nodeName} Ready`,
+    () => {
+      const r = Bun.spawnSync(
+        [
+          kubectl,
+          ...admin,
+          "get",
+          "node",
+          l.nodeName,
+          "-o",
+          "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
+        ],
+        { stdout: "pipe", stderr: "ignore" },
+      );
+      return r.stdout.toString() === "True";
+    },
+    120_000,
+    join(l.logs, "kubelet.log"),
+  );
+  const rc = Bun.spawnSync([kubectl, ...admin, "apply", "-f", "-"], {
+    stdin: new TextEncoder().encode(runtimeClass(l)),
+    stdout: "ignore",
+    stderr: "pipe",
+  });
+  if (rc.exitCode !== 0) throw new Error(`creating RuntimeClass gvisor failed: ${rc.stderr.toString()}`);
+  log(
+    `real node ${l.nodeName} Ready in ${((Date.now() - started) / 1000).toFixed(1)} s (pod subnet ${l.podSubnet})`,
+  );
+  return {
+    layout: l,
+    nodeName: l.nodeName,
+    pids,
+    ctr: ["ctr", "--address", l.containerdSocket, "--namespace", "k8s.io"],
+  };
+}
+
+/** RuntimeClass `gvisor` (handler runsc); its scheduling rules send such pods to the real node. */
+function runtimeClass(l: NodeLayout): string {
+  const [key, value] = l.label.split("=");
+  return JSON.stringify({
+    apiVersion: "node.k8s.io/v1",
+    kind: "RuntimeClass",
+    metadata: { name: "gvisor" },
+    handler: "runsc",
+    scheduling: {
+      nodeSelector: { [key as string]: value },
+      tolerations: [{ key: l.taintKey, operator: "Exists", effect: "NoSchedule" }],
+    },
+  });
+}
+
+export function realNodeExists(clusterName: string): boolean {
+  return existsSync(nodeLayout(clusterName).base);
+}
+
+/** Stops everything of the node, removes its Node object and leaves no process, mount or cgroup behind. */
+export async function realNodeDown(cluster: ClusterInfo | undefined, clusterName: string): Promise<void> {
+  const l = nodeLayout(clusterName);
+  await cleanupNode(l);
+  if (cluster) {
+    Bun.spawnSync(
+      [
+        join(cluster.binDir, "kubectl"),
+        "--kubeconfig",
+        cluster.kubeconfig,
+        "delete",
+        "node",
+        l.nodeName,
+        "--ignore-not-found",
+        "--wait=false",
+      ],
+      { stdout: "ignore", stderr: "ignore", timeout: 20_000 },
+    );
+  }
+}
