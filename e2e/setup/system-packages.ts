@@ -10,6 +10,14 @@ export const SYSTEM_PACKAGES: ReadonlyArray<{ readonly command: string; readonly
   { command: "curl", pkg: "curl" },
   // The gateway benchmark's load generator.
   { command: "wrk", pkg: "wrk" },
+  // The real node tier (e2e/real-node): container runtime, OCI runtimes, CNI plugins, the Service DNAT,
+  // and gcc for the static pause program of the images built in e2e/images.
+  { command: "containerd", pkg: "containerd" },
+  { command: "runc", pkg: "runc" },
+  { command: "runsc", pkg: "runsc" },
+  { command: "/usr/lib/cni/bridge", pkg: "containernetworking-plugins" },
+  { command: "iptables", pkg: "iptables" },
+  { command: "gcc", pkg: "gcc" },
 ];
 
 export function missingPackages(): string[] {
