@@ -109,6 +109,8 @@ export async function startNodeAgent(s: AgentSettings, log: Logger = jsonLogger)
     capacity,
   });
 
+  // One source for all pods, so pods mounting the same Secret/ConfigMap share their reads.
+  const objects = createObjectSource(nodeClient);
   let busy = new Set<string>();
   const manager = createPodManager({
     startWorker: (pod) => {
@@ -120,7 +122,7 @@ export async function startNodeAgent(s: AgentSettings, log: Logger = jsonLogger)
         allocatable: capacity,
         images,
         tools,
-        objects: createObjectSource(nodeClient),
+        objects,
         tokens: createTokenIssuer(nodeClient),
         pool,
         busyIp: (ip) => busy.has(ip),

@@ -32,26 +32,64 @@ export function statusPatch(uid: string, status: PodStatus): object {
   };
 }
 
-export function createObjectSource(client: KubeClient): ObjectSource {
-  const get = async <T extends object>(
-    type: typeof SECRETS | typeof CONFIG_MAPS,
-    ns: string,
-    name: string,
-    signal?: AbortSignal,
-  ) => {
+/**
+ * Reads of one Secret/ConfigMap within this long share one GET. Every pod re-reads its volume sources
+ * each resync: 200 pods mounting the same JWKS ConfigMap made ~20 GETs/s of identical answers; shared,
+ * that is at most one per object per window, and a change still arrives within resync + window (the
+ * kubelet's own watch/TTL cache makes the same trade).
+ */
+export const SHARED_READ_MS = 1_000;
+
+export function createObjectSource(
+  client: KubeClient,
+  opts: { sharedReadMs?: number; now?: () => number } = {},
+): ObjectSource {
+  const windowMs = opts.sharedReadMs ?? SHARED_READ_MS;
+  const now = opts.now ?? (() => performance.now());
+  const recent = new Map<string, { readonly at: number; readonly value: Promise<unknown> }>();
+  const fetchOne = async (type: typeof SECRETS | typeof CONFIG_MAPS, ns: string, name: string) => {
     try {
-      return (await client
-        .resource(type)
-        .get(name, { namespace: ns, timeoutMs: CALL_TIMEOUT_MS, ...(signal ? { signal } : {}) })) as T;
+      return await client.resource(type).get(name, { namespace: ns, timeoutMs: CALL_TIMEOUT_MS });
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
     }
   };
+  /** The shared read runs without any one caller's signal; each caller stops waiting on its own. */
+  const get = <T>(
+    type: typeof SECRETS | typeof CONFIG_MAPS,
+    ns: string,
+    name: string,
+    signal?: AbortSignal,
+  ): Promise<T | undefined> => {
+    const key = `${type.plural}/${ns}/${name}`;
+    const t = now();
+    let entry = recent.get(key);
+    if (entry === undefined || t - entry.at >= windowMs) {
+      for (const [k, e] of recent) if (t - e.at >= windowMs) recent.delete(k);
+      const value = fetchOne(type, ns, name);
+      const made = { at: t, value };
+      entry = made;
+      recent.set(key, made);
+      // A failed read is not shared beyond the callers already waiting on it.
+      value.catch(() => recent.get(key) === made && recent.delete(key));
+    }
+    return abortable(entry.value as Promise<T | undefined>, signal);
+  };
   return {
     secret: (ns, name, signal) => get<Secret>(SECRETS, ns, name, signal),
     configMap: (ns, name, signal) => get<ConfigMap>(CONFIG_MAPS, ns, name, signal),
   };
+}
+
+function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 export function createTokenIssuer(client: KubeClient, now: () => number = Date.now): TokenIssuer {
