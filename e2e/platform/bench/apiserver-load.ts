@@ -30,8 +30,8 @@ export async function scrapeApiserver(kube: KubeClient): Promise<MetricsScrape> 
 const label = (series: string, name: string) => new RegExp(`[{,]${name}="([^"]*)"`).exec(series)?.[1] ?? "";
 
 export interface ApiserverLoad {
-  /** `VERB resource[/subresource]` → requests, most first (watches left out). */
-  readonly requests: [string, number][];
+  /** `VERB resource[/subresource]` → requests and their mean server-side ms, most first (no watches). */
+  readonly requests: [string, number, number][];
   readonly mutating: number;
   /** Mean server-side latency of mutating requests, ms. */
   readonly mutatingMeanMs: number;
@@ -46,6 +46,7 @@ export function apiserverLoad(before: MetricsScrape, after: MetricsScrape): Apis
   let durSum = 0;
   let durCount = 0;
   const wait = new Map<string, [number, number]>();
+  const meanMs = new Map<string, [number, number]>();
   for (const series of after.keys()) {
     const verb = label(series, "verb");
     const what = [label(series, "resource"), label(series, "subresource")].filter(Boolean).join("/");
@@ -53,9 +54,14 @@ export function apiserverLoad(before: MetricsScrape, after: MetricsScrape): Apis
     if (series.startsWith("apiserver_request_total{") && verb !== "WATCH") {
       requests.set(`${verb} ${what}`, (requests.get(`${verb} ${what}`) ?? 0) + delta(series));
       if (isMutating) mutating += delta(series);
-    } else if (series.startsWith("apiserver_request_duration_seconds_sum{") && isMutating) {
-      durSum += delta(series);
-      durCount += delta(series.replace("_sum{", "_count{"));
+    } else if (series.startsWith("apiserver_request_duration_seconds_sum{") && verb !== "WATCH") {
+      const n = delta(series.replace("_sum{", "_count{"));
+      const m = meanMs.get(`${verb} ${what}`) ?? [0, 0];
+      meanMs.set(`${verb} ${what}`, [m[0] + delta(series), m[1] + n]);
+      if (isMutating) {
+        durSum += delta(series);
+        durCount += n;
+      }
     } else if (series.startsWith("apiserver_flowcontrol_request_wait_duration_seconds_sum{")) {
       const level = label(series, "priority_level");
       const w = wait.get(level) ?? [0, 0];
@@ -63,7 +69,13 @@ export function apiserverLoad(before: MetricsScrape, after: MetricsScrape): Apis
     }
   }
   return {
-    requests: [...requests].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]),
+    requests: [...requests]
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]): [string, number, number] => {
+        const [sec, count] = meanMs.get(k) ?? [0, 0];
+        return [k, n, count > 0 ? (1000 * sec) / count : 0];
+      }),
     mutating,
     mutatingMeanMs: durCount > 0 ? (1000 * durSum) / durCount : 0,
     queueWait: [...wait]

@@ -75,7 +75,7 @@ async function diagnosed<T>(
   const cpu = cpuDelta(cpu0, cpuSnapshot(s.clusterDir, parts));
   const api = apiserverLoad(api0, await scrapeApiserver(s.kube));
   const rec = await reconciles(s.agentcoreMetricsUrls);
-  const cores = (cpu[0]?.[1] ?? 0) / seconds;
+  const cores = (cpu.find(([p]) => p === "machine (all work)")?.[1] ?? 0) / seconds;
   report.note(
     `${window} (${seconds.toFixed(1)} s): CPU seconds by part — ${cpu.map(([p, c]) => `${p} ${c.toFixed(1)}`).join(", ")} ` +
       `(machine busy ${cores.toFixed(2)} of 2 cores on average; the rest of "machine" is other work on the host).`,

@@ -23,10 +23,14 @@ function processCpuS(pid: number): number {
   }
 }
 
-function machineBusyS(): number {
-  const cpu = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").split(/\s+/).slice(1).map(Number);
-  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
-  return (cpu.reduce((a, b) => a + b, 0) - idle) * TICK_S;
+/**
+ * The machine's busy time (user, nice, system, irq, softirq; guest time is already inside user) and its
+ * steal time (the hypervisor ran someone else while this VM wanted a CPU), from the first line of /proc/stat.
+ */
+function machineS(): { busy: number; steal: number } {
+  const f = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "").split(/\s+/).slice(1).map(Number);
+  const at = (i: number) => f[i] ?? 0;
+  return { busy: (at(0) + at(1) + at(2) + at(5) + at(6)) * TICK_S, steal: at(7) * TICK_S };
 }
 
 function commandLine(pid: string): string {
@@ -39,7 +43,11 @@ function commandLine(pid: string): string {
 
 /** CPU seconds so far by part; `pods` maps pod name → part name (e.g. "korokd pods"). */
 export function cpuSnapshot(clusterDir: string, pods: ReadonlyMap<string, string>): CpuSnapshot {
-  const out = new Map<string, number>([["machine (all work)", machineBusyS()]]);
+  const machine = machineS();
+  const out = new Map<string, number>([
+    ["machine (all work)", machine.busy],
+    ["stolen by the hypervisor", machine.steal],
+  ]);
   const add = (part: string, s: number) => out.set(part, (out.get(part) ?? 0) + s);
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
