@@ -107,13 +107,37 @@ class Exchange {
     }
     this.req.signal.addEventListener("abort", this.onAbort, { once: true });
     this.arm();
-    sendRequest(this.socket, this.req, {
+    // Most requests (no body, or a buffered one) go out in one write that the socket takes whole: no
+    // promise needed. Streamed bodies and full socket buffers take the asynchronous path.
+    if (!(this.req.body instanceof ReadableStream)) {
+      const bytes = requestBytes(this.req);
+      const written = this.socket.write(bytes);
+      if (written === bytes.byteLength) {
+        this.requestSent = true;
+        return;
+      }
+      if (written < 0) {
+        this.fail(new NoResponseError("connection closed while sending the request"));
+        return;
+      }
+      this.send(writeAll(this.socket, bytes.subarray(written), this.sendHooks()));
+      return;
+    }
+    this.send(sendRequest(this.socket, this.req, this.req.body, this.sendHooks()));
+  }
+
+  private sendHooks(): SendHooks {
+    return {
       waitDrain: () =>
         new Promise<void>((r) => {
           this.drained = r;
         }),
       progress: () => this.arm(),
-    }).then(
+    };
+  }
+
+  private send(sending: Promise<void>): void {
+    sending.then(
       () => {
         this.requestSent = true;
         if (this.ended) this.finish(this.parser.reusable);
@@ -251,19 +275,24 @@ function requestHead(req: ExchangeRequest, chunked: boolean): Uint8Array {
   return encoder.encode(`${head}\r\n`);
 }
 
+/** Head and buffered body as one buffer, so they leave in one write (one segment for small requests). */
+function requestBytes(req: ExchangeRequest): Uint8Array {
+  const head = requestHead(req, false);
+  return req.body === null || req.body instanceof ReadableStream ? head : Buffer.concat([head, req.body]);
+}
+
+/** A request with a streamed body: the head, then the body with backpressure. */
 async function sendRequest(
   socket: Socket<ConnectionState>,
   req: ExchangeRequest,
+  body: ReadableStream<Uint8Array>,
   hooks: SendHooks,
 ): Promise<void> {
-  const chunked = req.body instanceof ReadableStream && req.bodyLength === undefined;
+  const chunked = req.bodyLength === undefined;
   const head = requestHead(req, chunked);
-  if (!(req.body instanceof ReadableStream)) {
-    return writeAll(socket, req.body === null ? head : Buffer.concat([head, req.body]), hooks);
-  }
   await writeAll(socket, head, hooks);
   let sent = 0;
-  for await (const chunk of req.body) {
+  for await (const chunk of body) {
     if (chunk.byteLength === 0) continue;
     sent += chunk.byteLength;
     if (!chunked && sent > (req.bodyLength as number))

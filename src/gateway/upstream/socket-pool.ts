@@ -30,8 +30,16 @@ export interface ConnectionState {
 }
 
 export interface SocketPool {
-  /** An open connection to `host:port`; rejects when connecting fails or exceeds `timeoutMs`. */
-  acquire(host: string, port: number, timeoutMs: number, signal: AbortSignal): Promise<PooledConnection>;
+  /**
+   * An open connection to `host:port`: an idle one at once (no promise: the common case on the hot path),
+   * else a promise of a new one that rejects when connecting fails or exceeds `timeoutMs`.
+   */
+  acquire(
+    host: string,
+    port: number,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): PooledConnection | Promise<PooledConnection>;
   /** Returns a connection for reuse (or closes it when the pool for its origin is full). */
   release(socket: Socket<ConnectionState>): void;
   /** Closes everything (shutdown). */
@@ -113,7 +121,7 @@ export function createSocketPool(opts: SocketPoolOptions): SocketPool {
   }
 
   return {
-    async acquire(host, port, timeoutMs, signal) {
+    acquire(host, port, timeoutMs, signal) {
       const list = idle.get(`${host}:${port}`);
       while (list !== undefined && list.length > 0) {
         const socket = list.pop() as Socket<ConnectionState>;
@@ -122,9 +130,10 @@ export function createSocketPool(opts: SocketPoolOptions): SocketPool {
           return { socket, reused: true };
         }
       }
-      const socket = await connect(host, port, timeoutMs, signal);
-      socket.data.uses = 1;
-      return { socket, reused: false };
+      return connect(host, port, timeoutMs, signal).then((socket) => {
+        socket.data.uses = 1;
+        return { socket, reused: false };
+      });
     },
     release(socket) {
       socket.data.owner = undefined;

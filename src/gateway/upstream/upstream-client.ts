@@ -61,7 +61,8 @@ export function createUpstreamClient(
     for (let attempt = 1; ; attempt++) {
       let conn: PooledConnection;
       try {
-        conn = await pool.acquire(req.host, req.port, connectTimeout, req.signal);
+        const acquired = pool.acquire(req.host, req.port, connectTimeout, req.signal);
+        conn = acquired instanceof Promise ? await acquired : acquired;
       } catch (err) {
         req.onFinish();
         throw err;
