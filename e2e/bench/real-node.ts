@@ -1,0 +1,148 @@
+/**
+ * `bun run bench real-node`: cold start of a sandbox pod on the real node (kubelet + containerd + runc, and
+ * gVisor's runsc through the `gvisor` RuntimeClass) next to the host-process node agent, in one run:
+ * pod create → Ready of a trivial container (`exec sleep`), images already in containerd (built and
+ * imported by the bring-up), with the create → running part as the apiserver reported it.
+ * Needs the local cluster (AGENTLAND_CLUSTER_DIR); joins the real node itself and removes it at the end.
+ * Bounded: 8 timed pods per subject after one warm-up; a subject whose pods do not start within 60 s is
+ * reported as failing (gVisor on this machine, see e2e/real-node/README.md) rather than waited for.
+ */
+import { createInformer } from "../../src/kube/informer";
+import { createKubeClient } from "../../src/kube/kube-client";
+import { loadKubeconfigFile } from "../../src/kube/kube-config";
+import { NAMESPACES, PODS } from "../../src/kube/resources";
+import { testCluster } from "../harness/test-cluster";
+import type { Pod } from "../node-agent/pod-types";
+import { REAL_NODE_LABEL, REAL_NODE_TAINT } from "../real-node/node-layout";
+import { realNodeDown, realNodeUp } from "../real-node/real-node";
+
+const RUNS = 8;
+const WARMUP = 1;
+const START_TIMEOUT_MS = 60_000;
+const cluster = testCluster();
+const load = () => Bun.spawnSync(["cat", "/proc/loadavg"]).stdout.toString().split(" ")[0] ?? "?";
+const loadBefore = load();
+const bringUp = performance.now();
+await realNodeUp(cluster, (l) => console.error(`[real-node] ${l}`));
+const bringUpMs = performance.now() - bringUp;
+
+const client = createKubeClient(loadKubeconfigFile(cluster.kubeconfig));
+const pods = client.resource(PODS);
+const ns = `bench-real-node-${process.pid}`;
+await client.resource(NAMESPACES).create({ metadata: { name: ns } });
+
+const seen = new Map<string, { running?: number; ready?: number }>();
+const informer = createInformer(pods, { namespace: ns });
+const observe = (pod: Pod) => {
+  const now = performance.now();
+  const s = seen.get(pod.metadata?.name ?? "") ?? {};
+  if (s.running === undefined && pod.status?.containerStatuses?.some((c) => c.state?.running))
+    s.running = now;
+  if (s.ready === undefined && pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"))
+    s.ready = now;
+  seen.set(pod.metadata?.name ?? "", s);
+};
+informer.addHandlers({ onAdd: observe, onUpdate: (_, p) => observe(p) });
+informer.start();
+await informer.waitForSync();
+
+type Subject = "host-process" | "runc" | "gvisor";
+const sleeper = (name: string, subject: Subject): Pod => ({
+  metadata: { name },
+  spec: {
+    terminationGracePeriodSeconds: 1,
+    automountServiceAccountToken: false,
+    ...(subject === "host-process"
+      ? {
+          containers: [
+            { name: "c", image: "agentland-fixtures/shell:1", command: ["/bin/sh", "-c", "exec sleep 3600"] },
+          ],
+        }
+      : {
+          nodeSelector: { [REAL_NODE_LABEL]: "real" },
+          tolerations: [{ key: REAL_NODE_TAINT, operator: "Exists", effect: "NoSchedule" }],
+          ...(subject === "gvisor" ? { runtimeClassName: "gvisor" } : {}),
+          containers: [
+            {
+              name: "c",
+              image: "agentland/code-interpreter:0.1.0",
+              imagePullPolicy: "IfNotPresent",
+              command: ["/bin/sh", "-c", "exec sleep 3600"],
+            },
+          ],
+        }),
+  },
+});
+
+const deletions: Promise<unknown>[] = [];
+/** [create → Ready, create → running] in ms, or undefined when the pod did not start in time. */
+async function coldStart(subject: Subject, i: number): Promise<[number, number] | undefined> {
+  const name = `${subject}-${i}`;
+  const t0 = performance.now();
+  await pods.create(sleeper(name, subject), { namespace: ns });
+  try {
+    while (performance.now() - t0 < START_TIMEOUT_MS) {
+      const s = seen.get(name);
+      if (s?.ready !== undefined) return [s.ready - t0, (s.running ?? s.ready) - t0];
+      await Bun.sleep(2);
+    }
+    return undefined;
+  } finally {
+    deletions.push(pods.delete(name, { namespace: ns }).catch(() => undefined));
+  }
+}
+
+const samples: Record<string, number[]> = {};
+const add = (k: string, v: number) => {
+  samples[k] ??= [];
+  samples[k].push(v);
+};
+const failed = new Set<Subject>();
+for (const subject of ["host-process", "runc", "gvisor"] as const) {
+  for (let i = 0; i < WARMUP + RUNS && !failed.has(subject); i++) {
+    const r = await coldStart(subject, i);
+    if (!r) {
+      failed.add(subject);
+      break;
+    }
+    if (i < WARMUP) continue;
+    add(`${subject}: create → Ready`, r[0]);
+    add(`${subject}:   of which create → running`, r[1]);
+  }
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] as number;
+};
+const base = pct(samples["host-process: create → Ready"] ?? [], 50);
+console.log(`\nreal node: cold pod start, ${RUNS} runs per subject (after ${WARMUP} warm-up), ms`);
+console.log(
+  `load average before ${loadBefore}, after ${load()}; real node bring-up ${(bringUpMs / 1000).toFixed(1)} s\n`,
+);
+console.log(`${"subject".padEnd(44)} ${"p50".padStart(8)} ${"p99".padStart(8)} ${"× host".padStart(8)}`);
+for (const [k, xs] of Object.entries(samples)) {
+  const p50 = pct(xs, 50);
+  console.log(
+    `${k.padEnd(44)} ${p50.toFixed(1).padStart(8)} ${pct(xs, 99).toFixed(1).padStart(8)} ${(p50 / base).toFixed(1).padStart(8)}`,
+  );
+}
+for (const s of failed)
+  console.log(`${s}: pods did not become Ready within ${START_TIMEOUT_MS / 1000} s (not measured)`);
+console.log("");
+
+const emit = (metric: string, value: number, unit: string) =>
+  console.log(JSON.stringify({ bench: "real-node", metric, value: Number(value.toFixed(2)), unit }));
+for (const subject of ["host-process", "runc", "gvisor"] as const) {
+  const xs = samples[`${subject}: create → Ready`];
+  if (xs) emit(`${subject.replace("-", "_")}_cold_start_p50`, pct(xs, 50), "ms");
+}
+emit("real_node_bring_up", bringUpMs, "ms");
+
+await Promise.all(deletions);
+await informer.stop();
+await client
+  .resource(NAMESPACES)
+  .delete(ns)
+  .catch(() => undefined);
+await realNodeDown(cluster, cluster.name);
