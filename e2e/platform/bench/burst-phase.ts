@@ -62,30 +62,29 @@ async function diagnosed<T>(
   during: () => Promise<T>,
 ): Promise<T> {
   const parts = await podParts(s);
-  const [cpu0, api0, rec0] = [
-    cpuSnapshot(s.clusterDir, parts),
-    await scrapeApiserver(s.kube),
-    await reconciles(s.agentcoreMetricsUrls),
-  ];
+  const [api0, rec0] = [await scrapeApiserver(s.kube), await reconciles(s.agentcoreMetricsUrls)];
+  const cpu0 = cpuSnapshot(s.clusterDir, parts);
   const t0 = performance.now();
   const result = await during();
   const seconds = (performance.now() - t0) / 1000;
   const after = await podParts(s);
   for (const [pod, part] of after) parts.set(pod, part);
   const cpu = cpuDelta(cpu0, cpuSnapshot(s.clusterDir, parts));
+  // The CPU window also covers listing the pods after `during`: divide by the window actually measured.
+  const cpuSeconds = (performance.now() - t0) / 1000;
   const api = apiserverLoad(api0, await scrapeApiserver(s.kube));
   const rec = await reconciles(s.agentcoreMetricsUrls);
-  const cores = (cpu.find(([p]) => p === "machine (all work)")?.[1] ?? 0) / seconds;
+  const cores = (cpu.find(([p]) => p === "machine (all work)")?.[1] ?? 0) / cpuSeconds;
   report.note(
-    `${window} (${seconds.toFixed(1)} s): CPU seconds by part — ${cpu.map(([p, c]) => `${p} ${c.toFixed(1)}`).join(", ")} ` +
+    `${window} (${seconds.toFixed(1)} s; CPU over ${cpuSeconds.toFixed(1)} s): CPU seconds by part — ${cpu.map(([p, c]) => `${p} ${c.toFixed(1)}`).join(", ")} ` +
       `(machine busy ${cores.toFixed(2)} of 2 cores on average; the rest of "machine" is other work on the host).`,
   );
   report.note(
     `${window}: apiserver served ${api.mutating.toFixed(0)} writes (${(api.mutating / seconds).toFixed(0)}/s, mean ${api.mutatingMeanMs.toFixed(1)} ms server-side); ` +
       `APF queue wait ${api.queueWait.map(([l, ms, n]) => `${l} ${ms.toFixed(1)} ms×${n}`).join(", ") || "none"}; ` +
       `top requests ${api.requests
-        .slice(0, 8)
-        .map(([k, n]) => `${k} ${n}`)
+        .slice(0, 10)
+        .map(([k, n, ms]) => `${k} ${n}× ${ms.toFixed(0)} ms`)
         .join(", ")}.`,
   );
   const recLine = [...rec]
