@@ -3,7 +3,8 @@
  * started for the run, then prints one summary table of every metric and the JSON lines the areas printed.
  * Each area is a standalone script `e2e/bench/<area>.ts` that measures its subject and baseline side by side.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { availableParallelism, totalmem } from "node:os";
 import { join } from "node:path";
 import { clusterDown, clusterUp } from "../cluster/control-plane";
 import { ensureSystemPackages } from "../setup/system-packages";
@@ -17,11 +18,16 @@ interface Metric {
   readonly unit: string;
 }
 
+/** 1-, 5- and 15-minute load averages: the machine is shared, so every number needs its load beside it. */
+const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+
 async function runArea(
   area: string,
   env: Record<string, string>,
-): Promise<{ code: number; metrics: Metric[] }> {
+): Promise<{ code: number; metrics: Metric[]; summary: string }> {
   console.error(`\n==> bench ${area}`);
+  const before = loadAverage();
+  const t0 = performance.now();
   const proc = Bun.spawn(["bun", join(import.meta.dir, `${area}.ts`)], {
     stdout: "pipe",
     stderr: "inherit",
@@ -39,7 +45,9 @@ async function runArea(
       // not a metric line
     }
   }
-  return { code: await proc.exited, metrics };
+  const code = await proc.exited;
+  const seconds = ((performance.now() - t0) / 1000).toFixed(0);
+  return { code, metrics, summary: `${area}: ${seconds} s, exit ${code}, load ${before} → ${loadAverage()}` };
 }
 
 async function main(requested: readonly string[]): Promise<number> {
@@ -54,14 +62,16 @@ async function main(requested: readonly string[]): Promise<number> {
   await ensureSystemPackages();
   const name = `bench-${process.pid}`;
   const all: Metric[] = [];
+  const summaries: string[] = [];
   let failed = 0;
   try {
     const cluster = await clusterUp({ name, log: (l) => console.error(`    ${l}`) });
     const env = { AGENTLAND_CLUSTER_DIR: cluster.dir, KUBECONFIG: cluster.kubeconfig };
     for (const area of areas) {
-      const { code, metrics } = await runArea(area, env);
+      const { code, metrics, summary } = await runArea(area, env);
       if (code !== 0) failed++;
       all.push(...metrics);
+      summaries.push(summary);
     }
   } finally {
     await clusterDown(name);
@@ -69,6 +79,8 @@ async function main(requested: readonly string[]): Promise<number> {
   console.log("\n| bench | metric | value | unit |\n|---|---|---:|---|");
   for (const m of all)
     console.log(`| ${m.bench} | ${m.metric} | ${Number(m.value.toPrecision(4))} | ${m.unit} |`);
+  const gib = (totalmem() / 2 ** 30).toFixed(1);
+  console.log(`\nmachine: ${availableParallelism()} vCPU, ${gib} GiB RAM; per area: ${summaries.join("; ")}`);
   return failed === 0 ? 0 : 1;
 }
 
