@@ -61,8 +61,9 @@ export function createMetrics(): GatewayMetrics {
         latency.set(route, h);
       }
       // Counts per bucket (not cumulative) here; the scrape adds them up.
-      const i = LATENCY_BUCKETS.findIndex((le) => seconds <= le);
-      if (i !== -1) h.counts[i] = (h.counts[i] as number) + 1;
+      let i = 0;
+      while (i < LATENCY_BUCKETS.length && seconds > (LATENCY_BUCKETS[i] as number)) i++;
+      if (i < LATENCY_BUCKETS.length) h.counts[i] = (h.counts[i] as number) + 1;
       h.sum += seconds;
       h.count++;
     },

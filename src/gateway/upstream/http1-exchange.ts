@@ -272,7 +272,8 @@ function requestHead(req: ExchangeRequest, chunked: boolean): Uint8Array {
   else if (req.body !== null || !["GET", "HEAD", "DELETE", "OPTIONS"].includes(req.method)) {
     head += `content-length: ${req.body?.byteLength ?? 0}\r\n`;
   }
-  return encoder.encode(`${head}\r\n`);
+  // Field values are byte strings (one char per byte, RFC 9110 §5.5): latin1 writes them back byte for byte.
+  return Buffer.from(`${head}\r\n`, "latin1");
 }
 
 /** Head and buffered body as one buffer, so they leave in one write (one segment for small requests). */

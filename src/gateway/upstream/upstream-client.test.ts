@@ -44,6 +44,18 @@ async function text(body: Uint8Array | ReadableStream<Uint8Array> | null): Promi
 }
 
 describe("upstream client", () => {
+  test("a header value with bytes above 0x7f reaches the sandbox byte for byte", async () => {
+    let seen: string | null = null;
+    const port = serve((req) => {
+      seen = req.headers.get("x-latin1");
+      return new Response("ok");
+    });
+    // What a client's `x-latin1: caf\xe9` looks like once Bun parsed it (one char per byte).
+    const { res } = call(port, { headers: [["x-latin1", "caf\u00e9"]] });
+    expect((await res).status).toBe(200);
+    expect(seen as string | null).toBe("caf\u00e9");
+  });
+
   test("method, target, headers and body arrive as sent", async () => {
     const seen: string[] = [];
     const port = serve(async (req) => {
