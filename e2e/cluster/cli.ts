@@ -51,7 +51,7 @@ async function main(args: readonly string[]): Promise<number> {
       return 0;
     }
     case "node-real":
-      return realNodeCommand(args[1], name);
+      return realNodeCommand(args[1], name, { taint: !args.includes("--no-taint") });
     default:
       console.error(USAGE);
       return 2;

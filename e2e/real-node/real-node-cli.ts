@@ -2,14 +2,18 @@
 import { clusterDir, readClusterInfo } from "../cluster/cluster-state";
 import { realNodeDown, realNodeUp } from "./real-node";
 
-export async function realNodeCommand(action: string | undefined, name: string): Promise<number> {
+export async function realNodeCommand(
+  action: string | undefined,
+  name: string,
+  opts: { taint: boolean } = { taint: true },
+): Promise<number> {
   const info = readClusterInfo(clusterDir(name));
   if (action === "up") {
     if (!info) {
       console.error(`cluster "${name}" is not up: run \`bun run cluster up --name=${name}\` first`);
       return 1;
     }
-    const node = await realNodeUp(info);
+    const node = await realNodeUp(info, console.error, { taint: opts.taint });
     console.log(
       `real node ${node.nodeName} is Ready (label ${node.layout.label}, taint ${node.layout.taintKey})`,
     );

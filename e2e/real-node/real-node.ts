@@ -147,6 +147,7 @@ function createCgroupRoot(l: NodeLayout): void {
 export async function realNodeUp(
   cluster: ClusterInfo,
   log: (line: string) => void = console.error,
+  opts: { taint?: boolean } = {},
 ): Promise<RealNode> {
   const started = Date.now();
   const l = nodeLayout(cluster.name);
@@ -177,6 +178,21 @@ export async function realNodeUp(
 
   const pids: Record<string, number> = {};
   pids["containerd"] = await startContainerd(l, log);
+  const proxyConfig = join(l.base, "service-proxy.json");
+  writeFileSync(
+    proxyConfig,
+    JSON.stringify({
+      kubeconfig: cluster.kubeconfig,
+      bridge: l.bridge,
+      bridgeIP: l.gatewayIP,
+      subnetPrefix: l.podSubnet.replace(/0\/24$/, ""),
+    }),
+  );
+  pids["service-proxy"] = startDaemon(l.base, "service-proxy", [
+    process.execPath,
+    join(import.meta.dir, "service-proxy.ts"),
+    proxyConfig,
+  ]);
   pids["kubelet"] = startDaemon(l.base, "kubelet", [
     kubelet,
     `--config=${l.kubeletConfig}`,
@@ -186,7 +202,7 @@ export async function realNodeUp(
     `--root-dir=${l.kubeletRoot}`,
     `--cert-dir=${join(l.base, "kubelet-pki")}`,
     `--node-labels=${l.label}`,
-    `--register-with-taints=${l.taintKey}=true:NoSchedule`,
+    ...(opts.taint === false ? [] : [`--register-with-taints=${l.taintKey}=true:NoSchedule`]),
     "--v=1",
   ]);
   const admin = ["--kubeconfig", cluster.kubeconfig];
