@@ -60,12 +60,30 @@ export function createTokenMinter(opts: TokenMinterOptions): TokenMinter {
       if (signing === undefined) throw new GatewayError("not_ready", "signing keys are not loaded yet");
       const iat = Math.floor(opts.clock.now() / 1000);
       const varying = `"jti":"${crypto.randomUUID()}","iat":${iat},"exp":${iat + lifetimeSeconds}}`;
-      const signingInput = `${signing.encodedHeader}.${prefixes.get(audience, sessionId)}${Buffer.from(varying, "latin1").toString("base64url")}`;
+      const signingInput = `${signing.encodedHeader}.${prefixes.get(audience, sessionId)}${base64url(varying)}`;
       // Ed25519 takes no separate digest: the algorithm argument must be null (RFC 8032 PureEdDSA).
-      const signature = sign(null, Buffer.from(signingInput, "latin1"), signing.key).toString("base64url");
+      const signature = sign(null, latin1Bytes(signingInput), signing.key).toString("base64url");
       return `${signingInput}.${signature}`;
     },
   };
+}
+
+/**
+ * One scratch buffer for the per-request encodings: every token would otherwise allocate two short-lived
+ * ArrayBuffers, which the garbage collector then has to find and free. Used synchronously only.
+ */
+const scratch = Buffer.allocUnsafe(8 * 1024);
+
+function base64url(ascii: string): string {
+  if (ascii.length > scratch.length) return Buffer.from(ascii, "latin1").toString("base64url");
+  const n = scratch.write(ascii, 0, "latin1");
+  return scratch.toString("base64url", 0, n);
+}
+
+/** A view of `ascii` as bytes, valid until the next call. */
+function latin1Bytes(ascii: string): Uint8Array {
+  if (ascii.length > scratch.length) return Buffer.from(ascii, "latin1");
+  return scratch.subarray(0, scratch.write(ascii, 0, "latin1"));
 }
 
 /** Targets whose fixed claims are kept encoded (least recently added leave first). */

@@ -120,7 +120,8 @@ class Exchange {
         this.fail(new NoResponseError("connection closed while sending the request"));
         return;
       }
-      this.send(writeAll(this.socket, bytes.subarray(written), this.sendHooks()));
+      // `bytes` may be the shared scratch buffer: keep a copy of what is left.
+      this.send(writeAll(this.socket, Buffer.from(bytes.subarray(written)), this.sendHooks()));
       return;
     }
     this.send(sendRequest(this.socket, this.req, this.req.body, this.sendHooks()));
@@ -262,6 +263,11 @@ interface SendHooks {
 }
 
 function requestHead(req: ExchangeRequest, chunked: boolean): Uint8Array {
+  // Field values are byte strings (one char per byte, RFC 9110 §5.5): latin1 writes them back byte for byte.
+  return Buffer.from(requestHeadText(req, chunked), "latin1");
+}
+
+function requestHeadText(req: ExchangeRequest, chunked: boolean): string {
   let head = `${req.method} ${req.target} HTTP/1.1\r\nhost: ${req.authority}\r\n`;
   for (const [name, value] of req.headers) {
     if (name === "content-length" || name === "transfer-encoding" || name === "host") continue;
@@ -272,15 +278,29 @@ function requestHead(req: ExchangeRequest, chunked: boolean): Uint8Array {
   else if (req.body !== null || !["GET", "HEAD", "DELETE", "OPTIONS"].includes(req.method)) {
     head += `content-length: ${req.body?.byteLength ?? 0}\r\n`;
   }
-  // Field values are byte strings (one char per byte, RFC 9110 §5.5): latin1 writes them back byte for byte.
-  return Buffer.from(`${head}\r\n`, "latin1");
+  return `${head}\r\n`;
 }
 
-/** Head and buffered body as one buffer, so they leave in one write (one segment for small requests). */
+/**
+ * Head and buffered body in one buffer, so they leave in one write (one segment for small requests). A
+ * request that fits is assembled in a scratch buffer shared by all exchanges — the socket copies what it
+ * takes before `write` returns, so no request allocates an ArrayBuffer for its head. Valid until the next
+ * call.
+ */
 function requestBytes(req: ExchangeRequest): Uint8Array {
-  const head = requestHead(req, false);
-  return req.body === null || req.body instanceof ReadableStream ? head : Buffer.concat([head, req.body]);
+  const head = requestHeadText(req, false);
+  const body = req.body === null || req.body instanceof ReadableStream ? null : req.body;
+  // Latin1 is one byte per char: `head.length` is its byte length.
+  if (head.length + (body?.byteLength ?? 0) > scratch.length) {
+    const bytes = Buffer.from(head, "latin1");
+    return body === null ? bytes : Buffer.concat([bytes, body]);
+  }
+  const n = scratch.write(head, 0, "latin1");
+  if (body !== null) scratch.set(body, n);
+  return scratch.subarray(0, n + (body?.byteLength ?? 0));
 }
+
+const scratch = Buffer.allocUnsafe(64 * 1024);
 
 /** A request with a streamed body: the head, then the body with backpressure. */
 async function sendRequest(
