@@ -4,11 +4,12 @@
  */
 import { LABELS, RESERVED_PREFIX } from "../../api/reserved-keys";
 import type { Sandbox } from "../../api/sandbox";
-import type { SandboxClaim } from "../../api/sandbox-claim";
+import { SANDBOX_CLAIM, type SandboxClaim, sandboxClaimKind } from "../../api/sandbox-claim";
 import { sandboxPoolKind } from "../../api/sandbox-pool";
 import type { SandboxTemplate } from "../../api/sandbox-template";
 import type { Unbound } from "../render/claim-status";
-import type { Caches } from "./controller-context";
+import { type Caches, type ControllerContext, memoKey } from "./controller-context";
+import { INDEX } from "./object-cache";
 import { parsedOrUndefined } from "./parse-cached";
 import { cachedTemplateHash, resolvePoolTemplate } from "./pool-template";
 
@@ -45,6 +46,30 @@ export function claimSource(claim: SandboxClaim, caches: Caches): ClaimSource {
     hash: resolved.hash,
     ...(resolved.runtime ? { runtime: resolved.runtime } : {}),
   };
+}
+
+/**
+ * How many other claims of this namespace wait for a warm sandbox from the same source with no other way
+ * to get one (PoolRequired, unbound, not going away). Bindings this process just wrote count as bound.
+ */
+export function requiredWaiting(claim: SandboxClaim, ctx: ControllerContext): number {
+  const ns = claim.metadata.namespace ?? "";
+  const sourceOf = (c: SandboxClaim) =>
+    c.spec.sandboxTemplate
+      ? `hash:${cachedTemplateHash(c.spec.sandboxTemplate)}`
+      : `pool:${c.spec.poolRef?.name}`;
+  const mine = sourceOf(claim);
+  let waiting = 0;
+  for (const cached of ctx.caches.claims.byIndex(INDEX.unbound, ns)) {
+    const name = cached.metadata?.name ?? "";
+    if (name === claim.metadata.name) continue;
+    const raw = ctx.memo.latest(memoKey(SANDBOX_CLAIM.kind, ns, name), cached);
+    const other = parsedOrUndefined(sandboxClaimKind, raw);
+    if (other?.spec.mode !== "PoolRequired" || other.metadata.deletionTimestamp) continue;
+    if (other.status?.sandboxName || ctx.bindings.get(other.metadata.uid ?? "")) continue;
+    if (sourceOf(other) === mine) waiting++;
+  }
+  return waiting;
 }
 
 /** The one to keep: the one the status names, else a Ready one, else the oldest. */

@@ -12,6 +12,7 @@ import type { Clock } from "../../kube/clock";
 import type { ResourceClient } from "../../kube/resource-client";
 import type { Logger } from "../../log/logger";
 import type { Pod } from "../render/render-pod";
+import type { ClaimBindings } from "./claim-bindings";
 import type { EventRecorder } from "./event-recorder";
 import type { Expectations } from "./expectations";
 import type { ObjectCache } from "./object-cache";
@@ -56,6 +57,8 @@ export interface ControllerContext {
   readonly random: () => number;
   readonly expectations: Expectations;
   readonly memo: WriteMemo;
+  /** Claim → sandbox bindings this process wrote that the caches may not show yet. */
+  readonly bindings: ClaimBindings;
   readonly events: EventRecorder;
   readonly log: Logger;
   /**

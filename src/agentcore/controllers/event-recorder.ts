@@ -1,10 +1,14 @@
 /**
  * Kubernetes Events on meaningful transitions (a sandbox failed, a claim bound, a session became Ready), so
  * `kubectl describe` tells the story. Recording is best effort and never blocks or fails a reconcile: events
- * are sent in the background and `flush()` waits for those in flight when the manager stops. They are the
- * first thing to give way under load: a token bucket (default 10/s, burst 50) and a cap on requests in
- * flight drop the excess, as client-go's broadcaster drops under pressure — in a burst of 200 claims the
- * apiserver's capacity goes to binding them, not to 200 "Bound" events.
+ * are sent in the background and `flush()` sends what is waiting and waits for those in flight when the
+ * manager stops. They are the first thing to give way under load: a token bucket (default 10/s, burst 50)
+ * and a cap on events waiting or in flight (default 8) drop the excess, as client-go's broadcaster drops
+ * under pressure. The cap makes the budget follow the apiserver: at 10 ms a request it admits dozens a
+ * second, at a second a request (an overloaded machine) a handful — in a burst of 200 claims the
+ * apiserver's capacity goes to binding them, not to 200 "Bound" events. And they
+ * wait a moment (default 250 ms) before they are sent, so the event a reconcile records never competes with
+ * the status write that same reconcile is making: a person reading `kubectl describe` cannot tell.
  */
 import type { CoreV1Event } from "@kubernetes/client-node";
 import type { KubeClient } from "../../kube/kube-client";
@@ -39,6 +43,8 @@ export interface EventRecorderOptions {
   readonly now: () => number;
   readonly random: () => number;
   readonly maxInFlight?: number;
+  /** How long an event waits before it is sent (default 250 ms). */
+  readonly delayMs?: number;
   /** Sustained events per second, and how many may go at once above that. */
   readonly qps?: number;
   readonly burst?: number;
@@ -52,7 +58,10 @@ export const REPORTING_COMPONENT = "agentland-agentcore";
 export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
   const events = opts.client.resource(EVENTS);
   const inFlight = new Set<Promise<void>>();
-  const max = opts.maxInFlight ?? 64;
+  const waiting: Wire<CoreV1Event>[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const max = opts.maxInFlight ?? 8;
+  const delayMs = opts.delayMs ?? 250;
   const qps = opts.qps ?? 10;
   const burst = opts.burst ?? 50;
   const monotonic = opts.monotonic ?? (() => performance.now());
@@ -62,7 +71,7 @@ export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
     const now = monotonic();
     tokens = Math.min(burst, tokens + ((now - last) / 1000) * qps);
     last = now;
-    if (tokens < 1 || inFlight.size >= max) return false;
+    if (tokens < 1 || inFlight.size + waiting.length >= max) return false;
     tokens -= 1;
     return true;
   };
@@ -92,6 +101,19 @@ export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
         lastTimestamp: rfc3339(now),
         count: 1,
       };
+      waiting.push(event);
+      timer ??= setTimeout(sendWaiting, delayMs);
+    },
+    async flush() {
+      sendWaiting();
+      await Promise.all([...inFlight]);
+    },
+  };
+
+  function sendWaiting(): void {
+    if (timer) clearTimeout(timer);
+    timer = undefined;
+    for (const event of waiting.splice(0)) {
       const sent: Promise<void> = events
         .create(event, { timeoutMs: 10_000 })
         .then(
@@ -100,9 +122,6 @@ export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
         )
         .finally(() => inFlight.delete(sent));
       inFlight.add(sent);
-    },
-    async flush() {
-      await Promise.all([...inFlight]);
-    },
-  };
+    }
+  }
 }

@@ -12,7 +12,8 @@
  *
  * No warm candidate: PoolPreferred creates its own Sandbox at once (named like the claim, so retries and a
  * restarted controller converge on the same object); PoolRequired waits with reason PoolExhausted and is
- * woken when a pool member becomes available.
+ * woken when a pool member becomes available. When PoolRequired claims are waiting for as many warm
+ * sandboxes as are left, a PoolPreferred claim leaves those to them and starts its own.
  */
 import { AGENT_SESSION } from "../../api/agent-session";
 import { CODE_INTERPRETER } from "../../api/code-interpreter";
@@ -23,7 +24,7 @@ import { SANDBOX_POOL } from "../../api/sandbox-pool";
 import { isAlreadyExists, isConflict, isNotFound } from "../../kube/kube-error";
 import { computeClaimStatus, type Unbound } from "../render/claim-status";
 import { rfc3339 } from "../render/conditions";
-import { type ClaimSource, claimSource, provenance, rank } from "./claim-source";
+import { type ClaimSource, claimSource, provenance, rank, requiredWaiting } from "./claim-source";
 import {
   type ControllerContext,
   memoKey,
@@ -39,8 +40,6 @@ import { patchStatusIfChanged } from "./status-patch";
 export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler {
   /** Sandboxes with an adoption in flight from this process: other workers skip them. */
   const reserved = new Set<string>();
-  /** claim uid → the sandbox it bound, until the claim's status (or the cache) says so. */
-  const boundNames = new Map<string, string>();
   const sandboxKey = (ns: string, name: string) => memoKey(SANDBOX.kind, ns, name);
   const latestSandbox = (ns: string, name: string) =>
     ctx.memo.latest(sandboxKey(ns, name), ctx.caches.sandboxes.get(ns, name));
@@ -53,7 +52,7 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
       ctx.caches.sandboxes.byIndex(INDEX.claimUid, uid).map((s) => s.metadata.name ?? ""),
     );
     if (claim.status?.sandboxName) names.add(claim.status.sandboxName);
-    const remembered = boundNames.get(uid);
+    const remembered = ctx.bindings.get(uid);
     if (remembered) names.add(remembered);
     const out: Sandbox[] = [];
     for (const name of names) {
@@ -156,7 +155,16 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
   async function bind(claim: SandboxClaim, signal: AbortSignal): Promise<Sandbox | Unbound> {
     const src = claimSource(claim, ctx.caches);
     if (!src.ok) return src.unbound;
-    for (const candidate of candidates(claim.metadata.namespace ?? "", src)) {
+    let found = candidates(claim.metadata.namespace ?? "", src);
+    // The last warm sandboxes go to claims that can take nothing else: a PoolPreferred claim starts its
+    // own sandbox now either way, while a PoolRequired one left without would wait for a whole refill.
+    if (
+      claim.spec.mode === "PoolPreferred" &&
+      found.length > 0 &&
+      found.length <= requiredWaiting(claim, ctx)
+    )
+      found = [];
+    for (const candidate of found) {
       const adopted = await adopt(claim, candidate, signal);
       if (adopted) return adopted;
     }
@@ -193,10 +201,14 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
       if ("reason" in result) unbound = result;
       else {
         bound = parsedOrUndefined(sandboxKind, result);
-        boundNames.set(uid, result.metadata.name ?? "");
-        const how = result.metadata.labels?.[LABELS.pool] ? `took warm sandbox` : "created sandbox";
+        ctx.bindings.set(uid, result.metadata.name ?? "");
+        const adopted = result.metadata.labels?.[LABELS.pool] !== undefined;
+        const how = adopted ? "took warm sandbox" : "created sandbox";
         ctx.events.record(claim, "Normal", "Bound", `${how} ${result.metadata.name}`);
-        ctx.kick("sandbox", `${namespace}/${result.metadata.name}`);
+        // An adopted sandbox is Ready already: its session can mirror it now, while this claim's status is
+        // written. A new one needs its pod first.
+        if (adopted) kickOwner(claim);
+        else ctx.kick("sandbox", `${namespace}/${result.metadata.name}`);
       }
     }
     const status = computeClaimStatus(claim, bound, unbound, rfc3339(ctx.clock.now()));
@@ -209,7 +221,7 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
       if (!wasExhausted && unbound.reason === "PoolExhausted" && !bound)
         ctx.events.record(claim, "Normal", "PoolExhausted", unbound.message);
     }
-    if (bound && status.sandboxName) boundNames.delete(uid);
+    if (bound && status.sandboxName) ctx.bindings.delete(uid);
     return undefined;
   }
 
@@ -226,7 +238,7 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
   }
 
   function forgetClaim(raw: SandboxClaim | undefined): ReconcileResult {
-    if (raw?.metadata.uid) boundNames.delete(raw.metadata.uid);
+    if (raw?.metadata.uid) ctx.bindings.delete(raw.metadata.uid);
     return undefined;
   }
 

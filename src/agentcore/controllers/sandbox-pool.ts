@@ -27,6 +27,7 @@ import { controllerRef, isControlledBy } from "./owner-refs";
 import { parseCached, parsedOrUndefined } from "./parse-cached";
 import { type PoolMember, planPool } from "./pool-plan";
 import { type ResolvedTemplate, resolvePoolTemplate } from "./pool-template";
+import { createRefillDeferral } from "./refill-deferral";
 import { patchStatusIfChanged } from "./status-patch";
 
 /** Initial hold of a Failed member before it is replaced; doubles per consecutive failure, up to 5 min. */
@@ -40,6 +41,7 @@ export function poolSelector(poolName: string): string {
 
 export function createSandboxPoolReconciler(ctx: ControllerContext): Reconciler {
   const failureStreak = new Map<string, number>();
+  const deferral = createRefillDeferral(ctx);
   const sandboxKey = (ns: string, name: string) => memoKey(SANDBOX.kind, ns, name);
 
   function members(pool: SandboxPool, key: string): Sandbox[] {
@@ -155,6 +157,7 @@ export function createSandboxPoolReconciler(ctx: ControllerContext): Reconciler 
     if (!raw || raw.metadata?.deletionTimestamp) {
       ctx.expectations.forget(key);
       failureStreak.delete(key);
+      deferral.forget(key);
       return undefined;
     }
     const parsed = parseCached(sandboxPoolKind, raw);
@@ -191,8 +194,14 @@ export function createSandboxPoolReconciler(ctx: ControllerContext): Reconciler 
     if (pool.status?.templateHash && pool.status.templateHash !== resolved.hash)
       ctx.events.record(pool, "Normal", "TemplateChanged", `rolling out template ${resolved.hash}`);
     await deleteMembers(key, doomed, signal);
-    if (plan.create > 0) await createMembers(pool, key, resolved, plan.create, signal);
     const remaining = owned.filter((s) => !doomed.includes(s));
+    if (plan.create > 0) {
+      const ready = remaining.filter((s) => s.status?.phase === "Ready").length;
+      const wait = deferral.delayMs(key, pool, ready, resolved.hash);
+      // Its members are being claimed right now: counts in flux are not worth a status write either.
+      if (wait > 0) return { requeueAfterMs: Math.min(wait, plan.recheckAfterMs ?? wait) };
+      await createMembers(pool, key, resolved, plan.create, signal);
+    }
     await writeStatus(
       raw,
       pool,

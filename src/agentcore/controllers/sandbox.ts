@@ -23,16 +23,20 @@ import {
 } from "./controller-context";
 import { isControlledBy } from "./owner-refs";
 import { issuesText, parseCached } from "./parse-cached";
-import { patchStatusIfChanged } from "./status-patch";
+import { onlyGenerationMoved, patchStatusIfChanged } from "./status-patch";
 
 /** A pod of the same name still owned by a deleted Sandbox: the garbage collector will remove it soon. */
 const FOREIGN_POD_RETRY_MS = 1_000;
 /** How long a new sandbox may start without reporting Pending (see firstPendingQuietMs). */
 const FIRST_PENDING_QUIET_MS = 3_000;
+/** How long a status that only catches up with a new generation may wait (see generationLagMs). */
+const GENERATION_ONLY_LAG_MS = 5_000;
 
 export function createSandboxReconciler(ctx: ControllerContext): Reconciler {
   const sandboxKey = (ns: string, name: string) => memoKey(SANDBOX.kind, ns, name);
   const podKey = (ns: string, name: string) => memoKey("Pod", ns, name);
+  /** Sandboxes whose status waits to catch up with a new generation → since when (monotonic ms). */
+  const lagging = new Map<string, number>();
 
   /** Creates the pod. The write memo serves it to the next reconcile until the cache shows it. */
   async function ensurePod(sandbox: Sandbox, signal: AbortSignal): Promise<Pod | undefined> {
@@ -52,7 +56,10 @@ export function createSandboxReconciler(ctx: ControllerContext): Reconciler {
     const { namespace, name } = splitNamespaced(key);
     const raw = ctx.memo.latest(sandboxKey(namespace, name), ctx.caches.sandboxes.get(namespace, name));
     // Gone or going: the pod follows through its owner reference.
-    if (!raw || raw.metadata?.deletionTimestamp) return undefined;
+    if (!raw || raw.metadata?.deletionTimestamp) {
+      lagging.delete(key);
+      return undefined;
+    }
     const parsed = parseCached(sandboxKind, raw);
     if (!parsed.success) {
       await writeStatus(raw, failedStatus(raw, "InvalidSpec", issuesText(parsed)), signal);
@@ -89,6 +96,8 @@ export function createSandboxReconciler(ctx: ControllerContext): Reconciler {
     });
     const quietFor = firstPendingQuietMs(sandbox, status);
     if (quietFor > 0) return { requeueAfterMs: quietFor };
+    const lagFor = generationLagMs(key, sandbox, status);
+    if (lagFor > 0) return { requeueAfterMs: lagFor };
     const before = sandbox.status?.phase;
     if (await writeStatus(raw, status, signal)) {
       if (status.phase === "Failed" && before !== "Failed") {
@@ -110,6 +119,25 @@ export function createSandboxReconciler(ctx: ControllerContext): Reconciler {
     if (reason !== "PodNotReady" && reason !== "PodCreating") return 0;
     const age = ctx.clock.now() - (Date.parse(sandbox.metadata.creationTimestamp ?? "") || 0);
     return Math.max(0, FIRST_PENDING_QUIET_MS - age);
+  }
+
+  /**
+   * Adoption sets `spec.claimRef`, a new generation, yet nothing the status says depends on it: only
+   * `observedGeneration` would change. That write waits a moment (any real change goes at once and carries
+   * it along), so it never competes with the claim's and session's status writes on the warm path, nor with
+   * a burst of adoptions.
+   */
+  function generationLagMs(key: string, sandbox: Sandbox, status: SandboxStatus): number {
+    if (!onlyGenerationMoved(sandbox.status, status)) {
+      lagging.delete(key);
+      return 0;
+    }
+    const now = ctx.clock.monotonic();
+    const since = lagging.get(key) ?? now;
+    const left = GENERATION_ONLY_LAG_MS - (now - since);
+    if (left <= 0) lagging.delete(key);
+    else lagging.set(key, since);
+    return Math.max(0, left);
   }
 
   /** True when a write happened. */

@@ -61,6 +61,17 @@ export interface SessionKindInfo<T extends SessionObject> {
   readonly api: ResourceClient<T>;
 }
 
+/** How long a new session may be on its way without reporting Pending (see firstPendingQuietMs). */
+const FIRST_PENDING_QUIET_MS = 3_000;
+/** Pending reasons that only say "on its way": a claim binding, a pod starting. */
+const QUIET_REASONS: ReadonlySet<string> = new Set([
+  "Provisioning",
+  "Binding",
+  "SandboxPending",
+  "PodCreating",
+  "PodNotReady",
+]);
+
 /** The session status field only the activity tracker writes. */
 const FOREIGN_STATUS = ["lastActivityTime"] as const;
 
@@ -134,6 +145,8 @@ export function createSessionProvisioner<T extends SessionObject>(
 
   /** The session's claim or sandbox (whichever it has), and the sandbox a claim holds. */
   function heldBy(claimUid: string): string | undefined {
+    const written = ctx.bindings.get(claimUid);
+    if (written) return written;
     const held = ctx.caches.sandboxes
       .byIndex(INDEX.claimUid, claimUid)
       .filter((s) => !s.metadata.deletionTimestamp);
@@ -194,6 +207,8 @@ export function createSessionProvisioner<T extends SessionObject>(
       ...(found.sandbox ? { sandbox: found.sandbox } : {}),
       nowMs: ctx.clock.now(),
     });
+    const quietFor = firstPendingQuietMs(session, status);
+    if (quietFor > 0) return { requeueAfterMs: quietFor };
     const before = session.status?.phase;
     const updated = await patchStatusIfChanged(kind.api, raw, status, { foreign: FOREIGN_STATUS, signal });
     if (updated) {
@@ -205,6 +220,20 @@ export function createSessionProvisioner<T extends SessionObject>(
       announce(session, before, status);
     }
     return undefined;
+  }
+
+  /**
+   * A fresh session that is simply on its way (claim binding, pod starting) gets no "Pending" status for its
+   * first seconds: a warm one is Ready long before, and that first write would only delay the one that
+   * matters (a status write of the same object in flight holds the next reconcile back) and cost one write
+   * per session. Anything a reader acts on — blocked, exhausted pool, failure, Ready — is written at once.
+   */
+  function firstPendingQuietMs(session: T, status: SessionStatus): number {
+    if (session.status !== undefined || status.phase !== "Pending") return 0;
+    const reason = status.conditions?.find((c) => c.type === "Ready")?.reason ?? "";
+    if (!QUIET_REASONS.has(reason)) return 0;
+    const age = ctx.clock.now() - (Date.parse(session.metadata.creationTimestamp ?? "") || 0);
+    return Math.max(0, FIRST_PENDING_QUIET_MS - age);
   }
 
   function announce(session: T, before: string | undefined, status: SessionStatus): void {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { statusPatch } from "./status-patch";
+import { onlyGenerationMoved, statusPatch } from "./status-patch";
 
 describe("statusPatch", () => {
   test("an unchanged status yields no patch (a converged object gets no write)", () => {
@@ -22,5 +22,17 @@ describe("statusPatch", () => {
     expect(statusPatch(current, { phase: "Failed", lastActivityTime: "x" }, ["lastActivityTime"])).toEqual({
       phase: "Failed",
     });
+  });
+
+  test("a status that only catches up with a new generation is told apart from a real change", () => {
+    const at = (gen: number, phase = "Ready") => ({
+      phase,
+      conditions: [{ type: "Ready", status: "True", observedGeneration: gen }],
+      observedGeneration: gen,
+    });
+    expect(onlyGenerationMoved(at(1), at(2))).toBe(true);
+    expect(onlyGenerationMoved(at(1), at(1))).toBe(false);
+    expect(onlyGenerationMoved(at(1), at(2, "Failed"))).toBe(false);
+    expect(onlyGenerationMoved(undefined, at(2))).toBe(false);
   });
 });

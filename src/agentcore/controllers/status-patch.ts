@@ -53,3 +53,27 @@ export async function patchStatusIfChanged<T extends StatusObject>(
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
 }
+
+/**
+ * True when `desired` differs from `current` only in `observedGeneration` (top level and on conditions):
+ * the spec moved on in a way this status does not depend on, e.g. a sandbox adopted by a claim.
+ */
+export function onlyGenerationMoved(
+  current: Readonly<Record<string, unknown>> | undefined,
+  desired: Readonly<Record<string, unknown>>,
+): boolean {
+  if (!current || current["observedGeneration"] === desired["observedGeneration"]) return false;
+  return deepEqual(withoutGeneration(current), withoutGeneration(desired));
+}
+
+function withoutGeneration(status: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const { observedGeneration: _, conditions, ...rest } = status;
+  if (!Array.isArray(conditions)) return rest;
+  return {
+    ...rest,
+    conditions: conditions.map((c: Record<string, unknown>) => {
+      const { observedGeneration: __, ...cond } = c;
+      return cond;
+    }),
+  };
+}

@@ -22,6 +22,7 @@ import type { Logger } from "../../log/logger";
 import type { MetricsRegistry } from "../../metrics/metrics-registry";
 import { createAgentRuntimeReconciler } from "../controllers/agent-runtime";
 import { createAgentSessionReconciler } from "../controllers/agent-session";
+import { createClaimBindings } from "../controllers/claim-bindings";
 import { createCodeInterpreterReconciler } from "../controllers/code-interpreter";
 import type {
   Caches,
@@ -65,6 +66,9 @@ export interface ControllerSet {
   /** Stops the workers (in-flight reconciles get `deadlineMs`), then the informers. */
   stop(deadlineMs?: number): Promise<void>;
 }
+
+/** Claim workers per configured worker (see the work queues below). */
+const CLAIM_WORKER_FACTOR = 4;
 
 const CONTROLLERS: readonly ControllerName[] = [
   "sandbox",
@@ -119,6 +123,7 @@ export function createControllerSet(opts: ControllerSetOptions): ControllerSet {
     random,
     expectations: createExpectations(clock),
     memo: createWriteMemo(clock),
+    bindings: createClaimBindings(clock),
     events: createEventRecorder({
       client,
       instance: opts.identity,
@@ -150,7 +155,9 @@ export function createControllerSet(opts: ControllerSetOptions): ControllerSet {
     CONTROLLERS.map((name) => [
       name,
       createWorkQueue<string>({
-        workers: opts.workers,
+        // Claim reconciles are short waits on the apiserver and the one step every waiting user is behind:
+        // in a burst, their concurrency (not the apiserver) bounds how fast claims bind.
+        workers: name === "claim" ? opts.workers * CLAIM_WORKER_FACTOR : opts.workers,
         clock,
         backoff: { baseMs: 20, maxMs: 60_000 },
         handler: async (key, signal) => {
