@@ -121,8 +121,7 @@ async function startContainerd(l: NodeLayout, log: (line: string) => void): Prom
   );
   const images = await ensureImages(log);
   const started = Date.now();
-  for (const img of images)
-    run([...ctr, "images", "import", "--digests", "--snapshotter=overlayfs", img.archive]);
+  for (const img of images) run([...ctr, "images", "import", "--snapshotter=overlayfs", img.archive]);
   log(`imported ${images.length} images in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return pid;
 }

@@ -1,0 +1,126 @@
+/**
+ * agentland installed as an operator installs it (`kubectl apply -f manifests`) on a control plane whose only
+ * node is a real one (kubelet + containerd + runc): the agentcore and gateway Deployments run the control-plane
+ * image, the warm pool runs the code-interpreter image, and code runs through the gateway in a real container.
+ * Its own control plane (started here without the host-process node), so the platform's sandboxes can only
+ * land on the real node and the shared cluster's platform is left alone.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createApiKey } from "../../src/gateway/auth/api-key-file";
+import type { ClusterInfo } from "../cluster/cluster-state";
+import { clusterDown, clusterUp } from "../cluster/control-plane";
+import { kubectlFor, SANDBOX_NS, SYSTEM_NS } from "../platform/bring-up-platform";
+import { type RealNode, realNodeDown, realNodeUp } from "./real-node";
+
+const ROOT = join(import.meta.dir, "../..");
+const name = `rnp-${process.pid}`;
+let cluster: ClusterInfo;
+let node: RealNode;
+let kubectl: ReturnType<typeof kubectlFor>;
+let gateway: string;
+let apiKey: string;
+
+async function installApiKey(): Promise<string> {
+  const { key, entry } = createApiKey({ id: "real-node-key", principal: "real-node" });
+  const dir = mkdtempSync(join(tmpdir(), "agentland-keys-"));
+  try {
+    writeFileSync(join(dir, "keys.json"), JSON.stringify({ keys: [entry] }), { mode: 0o600 });
+    const secret = await kubectl([
+      ...["-n", SYSTEM_NS, "create", "secret", "generic", "agentland-gateway-api-keys"],
+      `--from-file=keys.json=${join(dir, "keys.json")}`,
+      ...["--dry-run=client", "-o", "json"],
+    ]);
+    await kubectl(["apply", "-f", "-"], secret);
+    return key;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function run(
+  code: string,
+  session?: string,
+): Promise<{ body: Record<string, unknown>; session: string }> {
+  const res = await fetch(`${gateway}/api/code-runner/run`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${apiKey}`,
+      "content-type": "application/json",
+      ...(session ? { "x-agentland-session": session } : {}),
+    },
+    body: JSON.stringify({ language: "python", code }),
+    signal: AbortSignal.timeout(60_000),
+  });
+  const body = (await res.json()) as Record<string, unknown>;
+  expect(res.status).toBe(200);
+  return { body, session: res.headers.get("x-agentland-session") ?? "" };
+}
+
+beforeAll(async () => {
+  const log = (l: string) => console.error(`    [platform-on-real-node] ${l}`);
+  cluster = await clusterUp({ name, withNode: false, log });
+  node = await realNodeUp(cluster, log, { taint: false });
+  kubectl = kubectlFor(cluster);
+  await kubectl(["apply", "-f", join(ROOT, "manifests/10-namespaces.yaml")]);
+  // The key Secret exists before the gateway starts, so its optional mount is filled from the start.
+  apiKey = await installApiKey();
+  await kubectl(["apply", "-f", join(ROOT, "manifests")]);
+  await kubectl(["apply", "-f", join(ROOT, "manifests/examples/sandbox-pool.yaml")]);
+  await kubectl(["-n", SYSTEM_NS, "wait", "--for=condition=Available", "deploy", "--all", "--timeout=180s"]);
+  await kubectl([
+    "-n",
+    SANDBOX_NS,
+    "wait",
+    "--for=condition=Ready",
+    "sandboxpool",
+    "--all",
+    "--timeout=180s",
+  ]);
+  const ip = await kubectl([
+    ...["-n", SYSTEM_NS, "get", "pods", "-l", "app.kubernetes.io/component=gateway"],
+    ...["--field-selector=status.phase=Running", "-o", "jsonpath={.items[0].status.podIP}"],
+  ]);
+  gateway = `http://${ip}:8080`;
+  log(`platform Available on ${node.nodeName}; gateway ${gateway}`);
+}, 600_000);
+
+afterAll(async () => {
+  if (cluster) await realNodeDown(cluster, name);
+  await clusterDown(name);
+}, 120_000);
+
+describe("agentland on the real node", () => {
+  test("agentcore and gateway Deployments are Available with their real images on the real node", async () => {
+    const pods = JSON.parse(await kubectl(["-n", SYSTEM_NS, "get", "pods", "-o", "json"])).items as {
+      spec: { nodeName: string };
+      status: { containerStatuses: { image: string; imageID: string; ready: boolean }[] };
+    }[];
+    expect(pods.length).toBeGreaterThanOrEqual(4);
+    for (const p of pods) {
+      expect(p.spec.nodeName).toBe(node.nodeName);
+      const c = p.status.containerStatuses[0];
+      expect(c?.image).toBe("docker.io/agentland/control-plane:0.1.0");
+      expect(c?.imageID).toMatch(/sha256:[0-9a-f]{64}$/);
+    }
+  });
+
+  test("a code run through the gateway executes in a real sandbox container as the non-root user", async () => {
+    const { body, session } = await run("import os, socket; print(os.getuid(), socket.gethostname())");
+    expect(body["exit_code"]).toBe(0);
+    const [uid, host] = String(body["stdout"]).trim().split(" ");
+    expect(uid).toBe("65532");
+    expect(host).toStartWith("code-interpreter-");
+    expect(session).not.toBe("");
+  });
+
+  test("a 2 GiB allocation in a 512 MiB sandbox is killed (exit 137) and the session keeps working", async () => {
+    const first = await run("print('warm')");
+    const oom = await run("b = bytearray(2 * 1024 ** 3)\nprint(len(b))", first.session);
+    expect(oom.body["exit_code"]).toBe(137);
+    const after = await run("print('still here')", first.session);
+    expect(String(after.body["stdout"]).trim()).toBe("still here");
+  });
+});
