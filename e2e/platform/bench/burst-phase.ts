@@ -195,18 +195,28 @@ function stepsReport(
     x.claimBound === undefined || x.claimCreated === undefined ? undefined : x.claimBound - x.claimCreated,
   );
   const ready = got((x) =>
-    x.sessionReady === undefined || x.claimBound === undefined ? undefined : x.sessionReady - x.claimBound,
+    x.sessionReady === undefined || x.claimCreated === undefined
+      ? undefined
+      : x.sessionReady - x.claimCreated,
   );
   report.series(
     "burst_step_session_created",
     `  burst: start → CodeInterpreter created (${created.length} created)`,
     created,
   );
-  report.series("burst_step_claim_created", `  burst: → SandboxClaim created (${claimed.length})`, claimed);
+  report.series(
+    "burst_step_claim_created",
+    `  burst: CodeInterpreter → SandboxClaim created (${claimed.length})`,
+    claimed,
+  );
   report.series(
     "burst_step_claim_bound",
-    `  burst: → claim bound to a warm Sandbox (${bound.length})`,
+    `  burst: claim created → claim status Bound (${bound.length})`,
     bound,
   );
-  report.series("burst_step_session_ready", `  burst: → CodeInterpreter Ready (${ready.length})`, ready);
+  report.series(
+    "burst_step_session_ready",
+    `  burst: claim created → CodeInterpreter Ready (${ready.length})`,
+    ready,
+  );
 }
