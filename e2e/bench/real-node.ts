@@ -4,17 +4,24 @@
  * pod create → Ready of a trivial container (`exec sleep`), images already in containerd (built and
  * imported by the bring-up), with the create → running part as the apiserver reported it.
  * Needs the local cluster (AGENTLAND_CLUSTER_DIR); joins the real node itself and removes it at the end.
- * Bounded: 8 timed pods per subject after one warm-up; a subject whose pods do not start within 60 s is
+ * Then the warm start through the gateway: a new session's first code run (warm-pool claim + run) and a run
+ * in an existing session, on this cluster's host-process node and on a second control plane whose only node
+ * is a real one (both platforms installed from manifests/, ~3 min of bring-up before the timed part).
+ * Bounded: 8 timed pods/runs per subject after one warm-up; a subject whose pods do not start within 60 s is
  * reported as failing (gVisor on this machine, see e2e/real-node/README.md) rather than waited for.
  */
 import { createInformer } from "../../src/kube/informer";
 import { createKubeClient } from "../../src/kube/kube-client";
 import { loadKubeconfigFile } from "../../src/kube/kube-config";
 import { NAMESPACES, PODS } from "../../src/kube/resources";
+import { type ClusterInfo, clusterDir, readClusterInfo } from "../cluster/cluster-state";
+import { clusterDown, clusterUp } from "../cluster/control-plane";
 import { testCluster } from "../harness/test-cluster";
 import type { Pod } from "../node-agent/pod-types";
+import { bringUpPlatform, kubectlFor, SANDBOX_NS } from "../platform/bring-up-platform";
 import { REAL_NODE_LABEL, REAL_NODE_TAINT } from "../real-node/node-layout";
 import { realNodeDown, realNodeUp } from "../real-node/real-node";
+import { installPlatform } from "../real-node/real-node-platform";
 
 const RUNS = 8;
 const WARMUP = 1;
@@ -146,3 +153,74 @@ await client
   .delete(ns)
   .catch(() => undefined);
 await realNodeDown(cluster, cluster.name);
+
+// Warm start: a new session's first code run through the gateway (warm-pool claim + run), and a run in an
+// existing session, on the host-process node (this cluster) and on a real-node-only control plane.
+const claims: Record<string, number[]> = {};
+async function codeRun(gateway: string, apiKey: string, session?: string): Promise<[number, string]> {
+  const t0 = performance.now();
+  const res = await fetch(`${gateway}/api/code-runner/run`, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${apiKey}`,
+      "content-type": "application/json",
+      ...(session ? { "x-agentland-session": session } : {}),
+    },
+    body: JSON.stringify({ language: "python", code: "print(1)" }),
+    signal: AbortSignal.timeout(60_000),
+  });
+  await res.text();
+  if (res.status !== 200) throw new Error(`code run answered ${res.status}`);
+  return [performance.now() - t0, res.headers.get("x-agentland-session") ?? ""];
+}
+async function poolWarm(c: ClusterInfo): Promise<void> {
+  const kubectl = kubectlFor(c);
+  for (let i = 0; i < 300; i++) {
+    const ready = await kubectl([
+      ...["-n", SANDBOX_NS, "get", "sandboxpool", "code-interpreter"],
+      ...["-o", "jsonpath={.status.readyReplicas}"],
+    ]).catch(() => "0");
+    if (Number(ready) >= 3) return;
+    await Bun.sleep(100);
+  }
+}
+async function warmRuns(label: string, c: ClusterInfo, gateway: string, apiKey: string): Promise<void> {
+  for (let i = 0; i < WARMUP + RUNS; i++) {
+    await poolWarm(c);
+    const [claim, session] = await codeRun(gateway, apiKey);
+    const [again] = await codeRun(gateway, apiKey, session);
+    if (i < WARMUP) continue;
+    claims[`${label}: new session (warm claim) + run`] = [
+      ...(claims[`${label}: new session (warm claim) + run`] ?? []),
+      claim,
+    ];
+    claims[`${label}: run in existing session`] = [
+      ...(claims[`${label}: run in existing session`] ?? []),
+      again,
+    ];
+  }
+}
+const hostPlatform = await bringUpPlatform(cluster, (l) => console.error(`[platform] ${l}`));
+await warmRuns("host-process", cluster, hostPlatform.gatewayUrls[0] as string, hostPlatform.apiKey);
+const rnpName = `bench-rnp-${process.pid}`;
+try {
+  const rnp = await clusterUp({ name: rnpName, withNode: false, log: (l) => console.error(`[rnp] ${l}`) });
+  await realNodeUp(rnp, (l) => console.error(`[rnp] ${l}`), { taint: false });
+  const real = await installPlatform(rnp);
+  await warmRuns("real node (runc)", rnp, real.gateway, real.apiKey);
+} finally {
+  await realNodeDown(readClusterInfo(clusterDir(rnpName)), rnpName);
+  await clusterDown(rnpName);
+}
+console.log(
+  `\nwarm start through the gateway, ${RUNS} runs each (after ${WARMUP} warm-up), ms; load ${load()}\n`,
+);
+console.log(`${"subject".padEnd(52)} ${"p50".padStart(8)} ${"p99".padStart(8)}`);
+for (const [k, xs] of Object.entries(claims)) {
+  console.log(`${k.padEnd(52)} ${pct(xs, 50).toFixed(1).padStart(8)} ${pct(xs, 99).toFixed(1).padStart(8)}`);
+}
+const claimP50 = (k: string) => pct(claims[k] ?? [Number.NaN], 50);
+emit("host_process_warm_claim_run_p50", claimP50("host-process: new session (warm claim) + run"), "ms");
+emit("runc_warm_claim_run_p50", claimP50("real node (runc): new session (warm claim) + run"), "ms");
+emit("host_process_session_run_p50", claimP50("host-process: run in existing session"), "ms");
+emit("runc_session_run_p50", claimP50("real node (runc): run in existing session"), "ms");

@@ -6,39 +6,18 @@
  * land on the real node and the shared cluster's platform is left alone.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { createApiKey } from "../../src/gateway/auth/api-key-file";
 import type { ClusterInfo } from "../cluster/cluster-state";
 import { clusterDown, clusterUp } from "../cluster/control-plane";
-import { kubectlFor, SANDBOX_NS, SYSTEM_NS } from "../platform/bring-up-platform";
+import { kubectlFor, SYSTEM_NS } from "../platform/bring-up-platform";
 import { type RealNode, realNodeDown, realNodeUp } from "./real-node";
+import { installPlatform } from "./real-node-platform";
 
-const ROOT = join(import.meta.dir, "../..");
 const name = `rnp-${process.pid}`;
 let cluster: ClusterInfo;
 let node: RealNode;
 let kubectl: ReturnType<typeof kubectlFor>;
 let gateway: string;
 let apiKey: string;
-
-async function installApiKey(): Promise<string> {
-  const { key, entry } = createApiKey({ id: "real-node-key", principal: "real-node" });
-  const dir = mkdtempSync(join(tmpdir(), "agentland-keys-"));
-  try {
-    writeFileSync(join(dir, "keys.json"), JSON.stringify({ keys: [entry] }), { mode: 0o600 });
-    const secret = await kubectl([
-      ...["-n", SYSTEM_NS, "create", "secret", "generic", "agentland-gateway-api-keys"],
-      `--from-file=keys.json=${join(dir, "keys.json")}`,
-      ...["--dry-run=client", "-o", "json"],
-    ]);
-    await kubectl(["apply", "-f", "-"], secret);
-    return key;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 async function run(
   code: string,
@@ -64,26 +43,7 @@ beforeAll(async () => {
   cluster = await clusterUp({ name, withNode: false, log });
   node = await realNodeUp(cluster, log, { taint: false });
   kubectl = kubectlFor(cluster);
-  await kubectl(["apply", "-f", join(ROOT, "manifests/10-namespaces.yaml")]);
-  // The key Secret exists before the gateway starts, so its optional mount is filled from the start.
-  apiKey = await installApiKey();
-  await kubectl(["apply", "-f", join(ROOT, "manifests")]);
-  await kubectl(["apply", "-f", join(ROOT, "manifests/examples/sandbox-pool.yaml")]);
-  await kubectl(["-n", SYSTEM_NS, "wait", "--for=condition=Available", "deploy", "--all", "--timeout=180s"]);
-  await kubectl([
-    "-n",
-    SANDBOX_NS,
-    "wait",
-    "--for=condition=Ready",
-    "sandboxpool",
-    "--all",
-    "--timeout=180s",
-  ]);
-  const ip = await kubectl([
-    ...["-n", SYSTEM_NS, "get", "pods", "-l", "app.kubernetes.io/component=gateway"],
-    ...["--field-selector=status.phase=Running", "-o", "jsonpath={.items[0].status.podIP}"],
-  ]);
-  gateway = `http://${ip}:8080`;
+  ({ gateway, apiKey } = await installPlatform(cluster));
   log(`platform Available on ${node.nodeName}; gateway ${gateway}`);
 }, 600_000);
 
