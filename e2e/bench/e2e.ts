@@ -10,7 +10,8 @@
  *   - 200 concurrent new sessions, each its own client, against a pool grown to 200 and warm: every
  *     answer, the time to the last one, and what 200 warm pods cost the machine;
  *   - RSS of gateway, AgentCore and korokd pods, idle and under load.
- * Bounded: ~5 minutes with the pool warm-up; stops growing the pool before memory runs short.
+ * Bounded: 4-6 minutes with the pool warm-up on a loaded 2-core machine (warm-up ≤ 180 s, burst ≤ 30 s);
+ * stops growing the pool before memory runs short.
  */
 import { readFileSync } from "node:fs";
 import { createKubeClient } from "../../src/kube/kube-client";
