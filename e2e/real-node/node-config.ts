@@ -54,6 +54,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 [${cri}.containerd.runtimes.runc.options]
   BinaryName = "/usr/sbin/runc"
   SystemdCgroup = false
+  # runc's state under the node's own run directory (the shim's default is /run/containerd/runc), so the
+  # node's cleanup removes it with everything else.
+  Root = "${l.run}/runc"
 
 [${cri}.containerd.runtimes.runsc]
   runtime_type = "io.containerd.runc.v2"
@@ -61,6 +64,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 [${cri}.containerd.runtimes.runsc.options]
   BinaryName = "${runscPath}"
   SystemdCgroup = false
+  Root = "${l.run}/runsc"
 
 [${cri}.cni]
   bin_dir = "/usr/lib/cni"
