@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { clusterDown, clusterUp } from "../cluster/control-plane";
 import { ensureSystemPackages } from "../setup/system-packages";
 
-const AREAS = ["kube", "controllers", "agentcore", "korokd", "gateway", "node", "e2e"] as const;
+const AREAS = ["kube", "controllers", "agentcore", "korokd", "gateway", "node", "e2e", "real-node"] as const;
 
 interface Metric {
   readonly bench: string;
