@@ -51,12 +51,13 @@ async function allBound(names: readonly string[]): Promise<SandboxClaim[] | unde
 }
 
 describe("SandboxClaim controller", () => {
-  test("exclusivity: 100 claims racing for a pool of 20, three times: no sandbox ever has two claims, every claim binds", async () => {
+  test("exclusivity: 100 claims racing for a pool of 20, ten times: no sandbox ever has two claims, every claim binds", async () => {
     await apply(pool(ns, "race", 20));
     const seen = await recordWatch(client, SANDBOXES, ns);
     try {
-      // Three rounds (the issue asks for ten): each round is ~1 min on a loaded 2-core CI machine.
-      for (let round = 0; round < 3; round++) {
+      // Ten rounds, as the issue asks: a round binds in ~20-30 s on a loaded 2-core machine (most of it
+      // the PoolRequired claims waiting for the pool's refill pods to start).
+      for (let round = 0; round < 10; round++) {
         await eventually(
           `pool race ready (round ${round})`,
           async () => ((await readyCount("race")) >= 20 ? true : undefined),
@@ -98,7 +99,7 @@ describe("SandboxClaim controller", () => {
       claimsOf.set(uid, set);
     }
     expect([...claimsOf.values()].filter((set) => set.size > 1)).toEqual([]);
-    expect(claimsOf.size).toBeGreaterThanOrEqual(300);
+    expect(claimsOf.size).toBeGreaterThanOrEqual(1000);
   }, 600_000);
 
   test("PoolRequired on an empty pool waits (PoolExhausted), then binds when the pool refills", async () => {
