@@ -67,8 +67,9 @@ export interface ControllerSet {
   stop(deadlineMs?: number): Promise<void>;
 }
 
-/** Claim workers per configured worker (see the work queues below). */
-const CLAIM_WORKER_FACTOR = 4;
+/** Workers per configured worker for the controllers a waiting user is behind (see the work queues below). */
+const USER_PATH_WORKER_FACTOR = 4;
+const USER_PATH: ReadonlySet<ControllerName> = new Set(["claim", "codeInterpreter", "agentSession"]);
 
 const CONTROLLERS: readonly ControllerName[] = [
   "sandbox",
@@ -155,9 +156,10 @@ export function createControllerSet(opts: ControllerSetOptions): ControllerSet {
     CONTROLLERS.map((name) => [
       name,
       createWorkQueue<string>({
-        // Claim reconciles are short waits on the apiserver and the one step every waiting user is behind:
-        // in a burst, their concurrency (not the apiserver) bounds how fast claims bind.
-        workers: name === "claim" ? opts.workers * CLAIM_WORKER_FACTOR : opts.workers,
+        // Session and claim reconciles are short waits on the apiserver, and every waiting user is behind
+        // them: in a burst their concurrency (not the apiserver) bounds how fast sessions get a sandbox
+        // (200 sessions at 8 workers queued ~14 s before their claims were even created).
+        workers: USER_PATH.has(name) ? opts.workers * USER_PATH_WORKER_FACTOR : opts.workers,
         clock,
         backoff: { baseMs: 20, maxMs: 60_000 },
         handler: async (key, signal) => {
