@@ -28,6 +28,12 @@ beforeAll(async () => {
   );
   if (built.exitCode !== 0) throw new Error(`bun build --compile failed: ${built.stderr.toString()}`);
   ns = await env.cluster.createNamespace("kube-compiled");
+  // The controller-manager publishes kube-root-ca.crt into a new namespace asynchronously; the probe lists it.
+  const deadline = Date.now() + 30_000;
+  while ((await env.cluster.kubectl(["get", "configmap", "kube-root-ca.crt", "-n", ns])).code !== 0) {
+    if (Date.now() > deadline) throw new Error(`kube-root-ca.crt never appeared in ${ns}`);
+    await Bun.sleep(100);
+  }
 }, 240_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

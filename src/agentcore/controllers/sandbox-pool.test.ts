@@ -166,6 +166,15 @@ describe("SandboxPool controller with a stale cache", () => {
       // the pool creates, while the pool itself is reconciled every 200 ms.
       proxy.fail({ status: 500, count: 3, match: (r) => r.watch && r.path.endsWith("/sandboxes") });
       proxy.dropWatches();
+      // Create the pool only once the sandbox informer's re-watch has really failed: otherwise a fast
+      // machine can converge the pool before the fault is ever exercised.
+      await eventually(
+        "sandbox watch failing",
+        async () =>
+          proxy.requests.some((r) => r.watch && r.path.endsWith("/sandboxes") && r.status === 500) ||
+          undefined,
+        30_000,
+      );
       await pools.create(pool(staleNs, "steady", 5) as unknown as SandboxPool, { namespace: staleNs });
       await eventually(
         "pool steady ready",
