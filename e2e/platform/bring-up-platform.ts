@@ -52,7 +52,7 @@ export interface BringUpOptions {
 }
 
 /** Writes (or replaces) the gateway's API key Secret with one fresh key per principal. */
-async function installApiKeys(
+export async function installApiKeys(
   kubectl: Platform["kubectl"],
   principals: readonly string[],
 ): Promise<Map<string, string>> {
@@ -81,6 +81,19 @@ async function installApiKeys(
     rmSync(dir, { recursive: true, force: true });
   }
   return new Map(made.map((m) => [m.principal, m.key]));
+}
+
+/** Waits until every SandboxPool in the sandbox namespace is Ready (its warm sandboxes are up). */
+export async function waitPoolsReady(kubectl: Platform["kubectl"]): Promise<void> {
+  await kubectl([
+    "-n",
+    SANDBOX_NS,
+    "wait",
+    "--for=condition=Ready",
+    "sandboxpool",
+    "--all",
+    "--timeout=180s",
+  ]);
 }
 
 export async function bringUpPlatform(
@@ -115,15 +128,7 @@ export async function bringUpPlatform(
   await kubectl(["apply", "-f", "-"], credentials);
   log("kubectl apply -f manifests/examples (a warm SandboxPool, an AgentRuntime, a CodeInterpreter)");
   await kubectl(["apply", "-f", join(ROOT, "manifests/examples")]);
-  await kubectl([
-    "-n",
-    SANDBOX_NS,
-    "wait",
-    "--for=condition=Ready",
-    "sandboxpool",
-    "--all",
-    "--timeout=180s",
-  ]);
+  await waitPoolsReady(kubectl);
   const ips = await kubectl([
     "-n",
     SYSTEM_NS,
