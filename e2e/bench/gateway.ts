@@ -19,10 +19,7 @@ import { readFileSync } from "node:fs";
 import { CODE_INTERPRETERS } from "../../src/api/resource-types";
 import { type GatewayStack, startGatewayStack } from "../../src/gateway/testing/gateway-stack";
 import { type Child, spawnChild } from "../../src/gateway/testing/processes";
-import { createSigningKeyStore } from "../../src/gateway/tokens/signing-key-store";
-import { createTokenMinter } from "../../src/gateway/tokens/token-minter";
-import { systemClock } from "../../src/kube/clock";
-import { silentLogger } from "../../src/log/logger";
+import { gatewayMinter } from "../platform/bench/sandbox-access";
 
 const RUNS = 1500;
 const WARMUP = 300;
@@ -135,31 +132,9 @@ async function runLatency(stack: GatewayStack): Promise<Record<"gateway" | "prox
 
 /** Tokens for calling korokd without the gateway, from the gateway's own key set, minted before timing. */
 async function directTokens(stack: GatewayStack, audience: string, sessionId: string, count: number) {
-  const keys = createSigningKeyStore({
-    kube: stack.kube,
-    namespace: stack.home,
-    secretName: "agentland-gateway-signing-keys",
-    jwksConfigMap: "agentland-sandbox-jwks",
-    sandboxNamespaces: [],
-    policy: {
-      rotationIntervalMs: 86_400_000,
-      propagationDelayMs: 15_000,
-      tokenLifetimeMs: 60_000,
-      clockSkewMs: 5_000,
-    },
-    clock: systemClock,
-    log: silentLogger,
-    syncIntervalMs: 3_600_000,
-  });
-  await keys.sync();
-  const minter = createTokenMinter({
-    keys,
-    issuer: "agentland-gateway",
-    lifetimeMs: 60_000,
-    clock: systemClock,
-  });
+  const { minter, stop } = await gatewayMinter(stack.kube, stack.home);
   const tokens = Array.from({ length: count }, () => minter.mint({ audience, sessionId }));
-  keys.stop();
+  stop();
   return tokens;
 }
 

@@ -25,18 +25,21 @@ export interface SandboxAccess {
   stop(): void;
 }
 
-export async function createSandboxAccess(opts: {
-  kube: KubeClient;
-  systemNamespace: string;
-  agentcoreUrl: string;
-}): Promise<SandboxAccess> {
+/**
+ * A token minter on the gateway's own signing key Secret (read only: nothing is due on a key set this
+ * young), so korokd checks its tokens exactly as it checks the gateway's.
+ */
+export async function gatewayMinter(
+  kube: KubeClient,
+  systemNamespace: string,
+): Promise<{ minter: ReturnType<typeof createTokenMinter>; stop(): void }> {
   const keys = createSigningKeyStore({
-    kube: opts.kube,
-    namespace: opts.systemNamespace,
+    kube: kube,
+    namespace: systemNamespace,
     secretName: "agentland-gateway-signing-keys",
     jwksConfigMap: "agentland-sandbox-jwks",
     sandboxNamespaces: [],
-    // The gateway's defaults: nothing is due on a key set this young, so this store only reads.
+    // The gateway's defaults.
     policy: {
       rotationIntervalMs: 86_400_000,
       propagationDelayMs: 15_000,
@@ -54,6 +57,15 @@ export async function createSandboxAccess(opts: {
     lifetimeMs: 60_000,
     clock: systemClock,
   });
+  return { minter, stop: () => keys.stop() };
+}
+
+export async function createSandboxAccess(opts: {
+  kube: KubeClient;
+  systemNamespace: string;
+  agentcoreUrl: string;
+}): Promise<SandboxAccess> {
+  const { minter, stop: stopKeys } = await gatewayMinter(opts.kube, opts.systemNamespace);
   const agentcore = createAgentcoreClient({
     baseUrl: opts.agentcoreUrl,
     createTimeoutMs: 60_000,
@@ -63,7 +75,7 @@ export async function createSandboxAccess(opts: {
     agentcore,
     token: (t) => minter.mint({ audience: t.identity, sessionId: t.sessionId }),
     stop() {
-      keys.stop();
+      stopKeys();
       agentcore.close();
     },
   };
