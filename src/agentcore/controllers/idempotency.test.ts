@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import {
   AGENT_RUNTIMES,
   AGENT_SESSIONS,
@@ -12,32 +12,19 @@ import {
   adminClient,
   apply,
   claim,
-  controllerNamespace,
   eventually,
-  kubectl,
   pool,
-  type RunningControllers,
-  startControllers,
   template,
+  useControllers,
 } from "./testing/controller-fixture";
 
-let ns: string;
-let controllers: RunningControllers;
+const env = useControllers("ctl-idem", { recordRequests: true });
 const client = adminClient();
-
-beforeAll(async () => {
-  ns = await controllerNamespace("ctl-idem");
-  controllers = await startControllers(ns, { recordRequests: true });
-}, 60_000);
-afterAll(async () => {
-  await controllers?.stop();
-  await kubectl(["delete", "ns", ns, "--wait=false"]);
-}, 60_000);
 
 const session = (kind: string, name: string, spec: Record<string, unknown>) => ({
   apiVersion: API,
   kind,
-  metadata: { name, namespace: ns },
+  metadata: { name, namespace: env.ns },
   spec,
 });
 
@@ -45,11 +32,11 @@ const isWrite = (r: { method: string }) => r.method !== "GET";
 
 async function converged(): Promise<boolean | undefined> {
   const [pools, claims, cis, agss, rts] = await Promise.all([
-    client.resource(SANDBOX_POOLS).list({ namespace: ns }),
-    client.resource(SANDBOX_CLAIMS).list({ namespace: ns }),
-    client.resource(CODE_INTERPRETERS).list({ namespace: ns }),
-    client.resource(AGENT_SESSIONS).list({ namespace: ns }),
-    client.resource(AGENT_RUNTIMES).list({ namespace: ns }),
+    client.resource(SANDBOX_POOLS).list({ namespace: env.ns }),
+    client.resource(SANDBOX_CLAIMS).list({ namespace: env.ns }),
+    client.resource(CODE_INTERPRETERS).list({ namespace: env.ns }),
+    client.resource(AGENT_SESSIONS).list({ namespace: env.ns }),
+    client.resource(AGENT_RUNTIMES).list({ namespace: env.ns }),
   ]);
   const ok =
     pools.items.length === 2 &&
@@ -64,7 +51,7 @@ async function converged(): Promise<boolean | undefined> {
 describe("idempotency", () => {
   test("a second reconcile of a converged object makes zero writes", async () => {
     await apply(
-      pool(ns, "p", 2),
+      pool(env.ns, "p", 2),
       session("AgentRuntime", "rt", {
         sandboxTemplate: template(undefined, { labels: { agent: "a" } }),
         warmPool: { replicas: 1 },
@@ -74,7 +61,7 @@ describe("idempotency", () => {
     await eventually(
       "pools warm",
       async () => {
-        const pools = (await client.resource(SANDBOX_POOLS).list({ namespace: ns })).items;
+        const pools = (await client.resource(SANDBOX_POOLS).list({ namespace: env.ns })).items;
         return pools.length === 2 && pools.every((p) => p.status?.availableReplicas === p.spec.replicas)
           ? true
           : undefined;
@@ -82,8 +69,8 @@ describe("idempotency", () => {
       60_000,
     );
     await apply(
-      claim(ns, "warm-claim", { poolRef: { name: "p" } }),
-      claim(ns, "cold-claim", { sandboxTemplate: template(undefined, { labels: { cold: "yes" } }) }),
+      claim(env.ns, "warm-claim", { poolRef: { name: "p" } }),
+      claim(env.ns, "cold-claim", { sandboxTemplate: template(undefined, { labels: { cold: "yes" } }) }),
       session("CodeInterpreter", "ci-direct", {
         sandboxTemplate: template(),
         provisioning: { mode: "Direct" },
@@ -96,7 +83,7 @@ describe("idempotency", () => {
       session("AgentSession", "ags-direct", { runtimeRef: { name: "rt" }, provisioning: { mode: "Direct" } }),
     );
     await eventually("everything converged", converged, 90_000);
-    const proxy = controllers.proxy;
+    const proxy = env.controllers.proxy;
     if (!proxy) throw new Error("no proxy");
     // Quiet: no write for a while, so every watch event has been handled.
     await eventually("quiet", () => {
@@ -104,21 +91,21 @@ describe("idempotency", () => {
       return last && Date.now() - last.at > 2_000 ? true : undefined;
     });
     const before = proxy.requests.length;
-    const { set } = controllers;
+    const { set } = env.controllers;
     const caches = set.context.caches;
     const objects: Record<ControllerName, { metadata?: { name?: string | undefined } | undefined }[]> = {
-      sandbox: caches.sandboxes.list(ns),
-      pool: caches.pools.list(ns),
-      claim: caches.claims.list(ns),
-      codeInterpreter: caches.codeInterpreters.list(ns),
-      agentSession: caches.agentSessions.list(ns),
-      runtime: caches.runtimes.list(ns),
+      sandbox: caches.sandboxes.list(env.ns),
+      pool: caches.pools.list(env.ns),
+      claim: caches.claims.list(env.ns),
+      codeInterpreter: caches.codeInterpreters.list(env.ns),
+      agentSession: caches.agentSessions.list(env.ns),
+      runtime: caches.runtimes.list(env.ns),
     };
     let reconciled = 0;
     for (const [controller, list] of Object.entries(objects) as [ControllerName, typeof objects.pool][]) {
       for (const obj of list) {
         await set.reconcilers[controller].reconcile(
-          `${ns}/${obj.metadata?.name}`,
+          `${env.ns}/${obj.metadata?.name}`,
           AbortSignal.timeout(10_000),
         );
         reconciled++;

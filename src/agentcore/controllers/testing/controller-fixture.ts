@@ -4,6 +4,7 @@
  * and runs a controller set in-process — optionally behind a recording proxy so tests can count every
  * request the controllers make to the apiserver.
  */
+import { afterAll, beforeAll } from "bun:test";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair } from "jose";
 import { type FaultProxy, startFaultProxy } from "../../../../e2e/harness/fault-proxy";
@@ -136,6 +137,41 @@ export async function startControllers(ns: string, opts: StartOptions = {}): Pro
     async stop() {
       await set.stop();
       await proxy?.stop();
+    },
+  };
+}
+
+export interface ControllerTestEnv {
+  /** The file's namespace (read it inside tests: it exists once `beforeAll` has run). */
+  readonly ns: string;
+  readonly controllers: RunningControllers;
+}
+
+/**
+ * Registers the usual setup of a controller test file: its own restricted namespace and a controller set
+ * watching it, both removed after the file's last test.
+ */
+export function useControllers(prefix: string, opts: StartOptions = {}): ControllerTestEnv {
+  let ns: string | undefined;
+  let running: RunningControllers | undefined;
+  beforeAll(async () => {
+    ns = await controllerNamespace(prefix);
+    running = await startControllers(ns, opts);
+  }, 60_000);
+  afterAll(async () => {
+    await running?.stop();
+    if (ns) await kubectl(["delete", "ns", ns, "--wait=false"]);
+  }, 60_000);
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("useControllers: read before its beforeAll ran");
+    return value;
+  };
+  return {
+    get ns() {
+      return ready(ns);
+    },
+    get controllers() {
+      return ready(running);
     },
   };
 }
