@@ -1,15 +1,21 @@
 /**
- * When a pool refills: right after the claims now taking its warm sandboxes are bound, not while they are.
+ * When a pool refills: after a burst of claims has taken its warm sandboxes, not while it is doing so.
  *
  * A refill is a burst of writes (a Sandbox, then its Pod, which the scheduler binds and the node reports
- * on), and a burst of claims is a burst of adoptions. Both go to one apiserver; started together, the
- * refill's dozens of creates crowd out the claims' adoption and status writes, and every waiting claim
- * binds later while the replacement sandboxes are not Ready any sooner. So a pool that still has Ready
- * members and sees unbound claims for itself holds its creates back, rechecking often, for as long as
- * the claims make progress (its Ready members keep going) and never longer than `maxMs` without progress —
- * a claim that cannot bind (a stopped claim controller) cannot stop a refill. Claims that find no Ready
- * member (PoolRequired on an exhausted pool) never wait for this: with no Ready member there is nothing to
- * defer for.
+ * on) and, worse, a burst of sandbox processes starting on the node; a burst of claims is a burst of
+ * adoptions, each followed by the claim's and the session's status writes and the session's first run.
+ * They share one apiserver and the node's CPU; started together, the refill crowds out the sessions that
+ * users are waiting for, while the replacements are not Ready any sooner. So a pool holds its creates
+ * back (see `refillHold`):
+ *   - while unbound claims for it wait and it still has Ready members, as long as the claims make
+ *     progress (its Ready members keep going) and never longer than `maxMs` without progress — a claim
+ *     that cannot bind (a stopped claim controller) cannot stop a refill;
+ *   - after a burst of adoptions (many members taken within `quietMs`) until the pool has been quiet for
+ *     `quietMs`: the sessions just bound are still becoming Ready and running their first code. Never
+ *     longer than `maxMs` in all, so a steady stream of sessions cannot keep a pool empty. A trickle of
+ *     single claims is no burst: its sandbox is replaced at once.
+ * Claims that find no Ready member (PoolRequired on an exhausted pool) never wait: with no Ready member
+ * there is nothing to defer for, and they need the refill.
  */
 import { SANDBOX_CLAIM, sandboxClaimKind } from "../../api/sandbox-claim";
 import type { SandboxPool } from "../../api/sandbox-pool";
@@ -18,10 +24,59 @@ import { INDEX } from "./object-cache";
 import { parsedOrUndefined } from "./parse-cached";
 import { cachedTemplateHash } from "./pool-template";
 
-/** How often a deferred refill looks again. */
+/** How often a deferred refill looks again while claims are binding. */
 export const REFILL_RECHECK_MS = 50;
-/** The longest a refill waits for claims that make no progress. */
+/** The longest a refill waits for claims that make no progress, or for a burst to end. */
 export const REFILL_MAX_DEFER_MS = 5_000;
+/** How long a pool must see no adoption after a burst before it refills. */
+export const REFILL_QUIET_MS = 1_000;
+/** Members taken within `REFILL_QUIET_MS` that make a burst. */
+export const REFILL_BURST_ADOPTIONS = 8;
+
+export interface HoldState {
+  /** Ready members at the last look. */
+  readonly ready: number;
+  /** When the claims last made progress (monotonic ms). */
+  readonly progressAt: number;
+  /** Members taken within the quiet period: when, and how many. */
+  readonly taken: readonly { readonly at: number; readonly n: number }[];
+  /** When the current burst of adoptions began, while the refill waits for it to end. */
+  readonly burstSince?: number;
+}
+
+export interface HoldLimits {
+  readonly maxMs: number;
+  readonly quietMs: number;
+  readonly burstAdoptions: number;
+}
+
+/** The pure decision: how long to hold the refill now (0 = create now), and the state to keep. */
+export function refillHold(
+  last: HoldState | undefined,
+  input: { readonly now: number; readonly ready: number; readonly claimWaiting: boolean },
+  limits: HoldLimits,
+): { readonly delayMs: number; readonly state: HoldState } {
+  const { now, ready } = input;
+  const fell = last && ready < last.ready ? last.ready - ready : 0;
+  const taken = [...(last?.taken ?? []), ...(fell > 0 ? [{ at: now, n: fell }] : [])].filter(
+    (t) => now - t.at < limits.quietMs,
+  );
+  const recent = taken.reduce((sum, t) => sum + t.n, 0);
+  const burstSince = last?.burstSince ?? (recent >= limits.burstAdoptions ? now : undefined);
+  const progressAt = !last || fell > 0 ? now : last.progressAt;
+  const state = { ready, progressAt, taken, ...(burstSince === undefined ? {} : { burstSince }) };
+  if (input.claimWaiting) {
+    if (ready === 0 || now - progressAt >= limits.maxMs) return { delayMs: 0, state };
+    return { delayMs: REFILL_RECHECK_MS, state };
+  }
+  const quiet = { delayMs: 0, state: { ready, progressAt, taken } };
+  if (burstSince === undefined || taken.length === 0) return quiet;
+  // Held as long as allowed: refill now, and let a new burst start counting afresh.
+  if (now - burstSince >= limits.maxMs) return { ...quiet, state: { ready, progressAt, taken: [] } };
+  const quietIn = (taken.at(-1)?.at ?? now) + limits.quietMs - now;
+  const capIn = burstSince + limits.maxMs - now;
+  return { delayMs: Math.max(1, Math.min(quietIn, capIn)), state };
+}
 
 export interface RefillDeferral {
   /**
@@ -32,9 +87,15 @@ export interface RefillDeferral {
   forget(key: string): void;
 }
 
-export function createRefillDeferral(ctx: ControllerContext, maxMs = REFILL_MAX_DEFER_MS): RefillDeferral {
-  /** pool key → when the claims last made progress (monotonic ms), and how many Ready members it had then. */
-  const progress = new Map<string, { readonly at: number; readonly ready: number }>();
+export function createRefillDeferral(
+  ctx: ControllerContext,
+  limits: HoldLimits = {
+    maxMs: REFILL_MAX_DEFER_MS,
+    quietMs: REFILL_QUIET_MS,
+    burstAdoptions: REFILL_BURST_ADOPTIONS,
+  },
+): RefillDeferral {
+  const states = new Map<string, HoldState>();
 
   /** An unbound, live claim of this namespace that would take a sandbox from this pool. */
   function claimWaiting(pool: SandboxPool, hash: string): boolean {
@@ -56,16 +117,15 @@ export function createRefillDeferral(ctx: ControllerContext, maxMs = REFILL_MAX_
 
   return {
     delayMs(key, pool, readyMembers, hash) {
-      if (readyMembers === 0 || !claimWaiting(pool, hash)) {
-        progress.delete(key);
-        return 0;
-      }
-      const now = ctx.clock.monotonic();
-      const last = progress.get(key);
-      if (!last || readyMembers < last.ready) progress.set(key, { at: now, ready: readyMembers });
-      else if (now - last.at >= maxMs) return 0;
-      return REFILL_RECHECK_MS;
+      const input = {
+        now: ctx.clock.monotonic(),
+        ready: readyMembers,
+        claimWaiting: readyMembers > 0 && claimWaiting(pool, hash),
+      };
+      const { delayMs, state } = refillHold(states.get(key), input, limits);
+      states.set(key, state);
+      return delayMs;
     },
-    forget: (key) => void progress.delete(key),
+    forget: (key) => void states.delete(key),
   };
 }

@@ -33,6 +33,9 @@ import { patchStatusIfChanged } from "./status-patch";
 /** Initial hold of a Failed member before it is replaced; doubles per consecutive failure, up to 5 min. */
 const FAILED_HOLD_MS = 2_000;
 const FAILED_HOLD_MAX_MS = 300_000;
+/** Most sandboxes one reconcile creates, and the pause before the next chunk of a larger refill. */
+const REFILL_CHUNK = 20;
+const REFILL_CHUNK_PAUSE_MS = 100;
 const NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
 
 export function poolSelector(poolName: string): string {
@@ -200,7 +203,7 @@ export function createSandboxPoolReconciler(ctx: ControllerContext): Reconciler 
       const wait = deferral.delayMs(key, pool, ready, resolved.hash);
       // Its members are being claimed right now: counts in flux are not worth a status write either.
       if (wait > 0) return { requeueAfterMs: Math.min(wait, plan.recheckAfterMs ?? wait) };
-      await createMembers(pool, key, resolved, plan.create, signal);
+      await createMembers(pool, key, resolved, Math.min(plan.create, REFILL_CHUNK), signal);
     }
     await writeStatus(
       raw,
@@ -210,7 +213,10 @@ export function createSandboxPoolReconciler(ctx: ControllerContext): Reconciler 
       readyCondition(pool, remaining, resolved.hash),
       signal,
     );
-    return plan.recheckAfterMs === undefined ? undefined : { requeueAfterMs: plan.recheckAfterMs };
+    // A large refill goes in chunks: between them the deferral looks again (a new burst of claims stops
+    // it) and the node's sandbox starts are spread out rather than all begun at once.
+    const next = plan.create > REFILL_CHUNK ? REFILL_CHUNK_PAUSE_MS : plan.recheckAfterMs;
+    return next === undefined ? undefined : { requeueAfterMs: Math.min(next, plan.recheckAfterMs ?? next) };
   }
 
   async function writeStatus(
