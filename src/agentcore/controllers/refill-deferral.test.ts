@@ -7,7 +7,11 @@ const limits = { maxMs: 5_000, quietMs: 1_000, burstAdoptions: 8 };
 function run(looks: readonly { now: number; ready: number; claimWaiting?: boolean }[]): number[] {
   let state: HoldState | undefined;
   return looks.map((l) => {
-    const r = refillHold(state, { now: l.now, ready: l.ready, claimWaiting: l.claimWaiting ?? false }, limits);
+    const r = refillHold(
+      state,
+      { now: l.now, ready: l.ready, claimWaiting: l.claimWaiting ?? false },
+      limits,
+    );
     state = r.state;
     return r.delayMs;
   });
@@ -15,7 +19,12 @@ function run(looks: readonly { now: number; ready: number; claimWaiting?: boolea
 
 describe("refill hold", () => {
   test("a single claim taking one member is no burst: the pool refills at once", () => {
-    expect(run([{ now: 0, ready: 3 }, { now: 100, ready: 2 }])).toEqual([0, 0]);
+    expect(
+      run([
+        { now: 0, ready: 3 },
+        { now: 100, ready: 2 },
+      ]),
+    ).toEqual([0, 0]);
   });
 
   test("while claims bind and the pool's Ready members keep going, the refill waits", () => {
@@ -69,7 +78,7 @@ describe("refill hold", () => {
     const looks = [{ now: 0, ready: 1_000 }];
     for (let t = 200, ready = 990; t <= 6_000; t += 200, ready -= 10) looks.push({ now: t, ready });
     const delays = run(looks);
-    const released = looks.findIndex((l, i) => i > 0 && delays[i] === 0);
+    const released = looks.findIndex((_l, i) => i > 0 && delays[i] === 0);
     expect(looks[released]?.now).toBe(5_200);
     expect(delays.slice(1, released).every((d) => d > 0)).toBe(true);
   });
