@@ -1,23 +1,31 @@
 /**
- * The real node's configuration files: containerd (CRI v1 plugin, overlayfs, runc and runsc runtimes, the
- * project's pause image as the sandbox image, CNI from Debian's plugins), the CNI network (bridge +
- * host-local + loopback, routes only to the pod subnet and the Service range: no default route, so a pod
- * can reach nothing outside this machine), the kubelet (cgroupfs driver on cgroup v1, its own roots and
- * ports, webhook authentication and authorization) and the resolv.conf pods get instead of the host's.
+ * The real node's configuration files: containerd 1.7 (CRI v1 plugin, overlayfs, runc through the runc v2
+ * shim and gVisor through its own runsc shim, the project's pause image as the sandbox image, CNI from
+ * Debian's plugins), the CNI network (bridge + host-local + loopback, routes only to the pod subnet and the
+ * Service range: no default route, so a pod can reach nothing outside this machine), the kubelet (cgroupfs
+ * driver on cgroup v1, its own roots and ports, webhook authentication and authorization) and the
+ * resolv.conf pods get instead of the host's.
  */
 import { SERVICE_CIDR } from "../cluster/control-plane";
 import { PAUSE_IMAGE } from "../images/build-images";
 import type { NodeLayout } from "./node-layout";
 
-/** runsc as an OCI runtime behind containerd's runc shim; this wrapper picks the platform. */
-export function runscWrapper(platform: "ptrace" | "systrap"): string {
-  return `#!/bin/sh
-# gVisor behind containerd's runc v2 shim (BinaryName). No /dev/kvm here: the ptrace platform.
-exec /usr/bin/runsc --platform=${platform} --network=sandbox "$@"
+/**
+ * The runsc shim's configuration (its `ConfigPath`). No /dev/kvm here: systrap, gVisor's default platform
+ * without KVM. `network = "sandbox"`: gVisor's own network stack takes over the pod's CNI interface.
+ */
+export function runscShimConfig(l: NodeLayout, runscPath: string): string {
+  return `binary_name = "${runscPath}"
+root = "${l.run}/runsc"
+
+[runsc_config]
+  platform = "systrap"
+  network = "sandbox"
+  debug-log = "${l.logs}/runsc/"
 `;
 }
 
-export function containerdConfig(l: NodeLayout, runscPath: string): string {
+export function containerdConfig(l: NodeLayout, runscShimConfigPath: string): string {
   const cri = `plugins."io.containerd.grpc.v1.cri"`;
   return `version = 2
 root = "${l.base}/containerd/root"
@@ -42,6 +50,10 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   restrict_oom_score_adj = true
   disable_apparmor = true
   enable_unprivileged_ports = false
+  # Pod network namespaces under containerd's state directory, inside the node's own run directory
+  # (containerd 1.7), so its cleanup finds every one of them: under gVisor the pod's address moves into
+  # runsc's network stack, and /run/netns would hold a namespace no address identifies as the node's.
+  netns_mounts_under_state_dir = true
 
 [${cri}.containerd]
   snapshotter = "overlayfs"
@@ -59,12 +71,11 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   Root = "${l.run}/runc"
 
 [${cri}.containerd.runtimes.runsc]
-  runtime_type = "io.containerd.runc.v2"
+  runtime_type = "io.containerd.runsc.v1"
 
 [${cri}.containerd.runtimes.runsc.options]
-  BinaryName = "${runscPath}"
-  SystemdCgroup = false
-  Root = "${l.run}/runsc"
+  TypeUrl = "io.containerd.runsc.v1.options"
+  ConfigPath = "${runscShimConfigPath}"
 
 [${cri}.cni]
   bin_dir = "/usr/lib/cni"

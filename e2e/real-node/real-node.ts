@@ -1,20 +1,22 @@
 /**
- * Joins a real node to a running local control plane: containerd (Debian's, CRI v1) with runc and gVisor's
- * runsc, Debian's CNI plugins on a private bridge, and a kubelet built from the same Kubernetes module as
+ * Joins a real node to a running local control plane: containerd 1.7 (Debian trixie's, CRI v1) with runc
+ * and gVisor (runsc and its shim built from the gVisor module), Debian's CNI plugins on a private bridge, and a kubelet built from the same Kubernetes module as
  * the control plane. The node registers as a second Node, labelled `agentland.dev/node=real` and tainted
  * `agentland.dev/real-node=true:NoSchedule`, so only pods that ask for it run there. agentland's images
  * are built without Docker (e2e/images) and imported into containerd, so `imagePullPolicy: IfNotPresent`
  * finds them and nothing is pulled.
  */
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { ensureKubelet } from "../cluster/binaries";
 import type { ClusterInfo } from "../cluster/cluster-state";
 import { writeKubeconfig } from "../cluster/kubeconfig";
 import { freePort, startDaemon } from "../cluster/processes";
 import { ensureImages } from "../images/build-images";
+import { type Containerd, ensureContainerd } from "./containerd-deb";
+import { ensureGvisor, type GvisorBinaries } from "./gvisor-build";
 import { cleanupNode } from "./node-cleanup";
-import { cniConfig, containerdConfig, kubeletConfig, resolvConf, runscWrapper } from "./node-config";
+import { cniConfig, containerdConfig, kubeletConfig, resolvConf, runscShimConfig } from "./node-config";
 import { type NodeLayout, nodeLayout } from "./node-layout";
 import { apiserverRoute, bridgeUp } from "./node-network";
 
@@ -110,9 +112,22 @@ function apiPort(cluster: ClusterInfo): number {
   return Number(new URL(cluster.server).port);
 }
 
-async function startContainerd(l: NodeLayout, log: (line: string) => void): Promise<number> {
-  const pid = startDaemon(l.base, "containerd", ["/usr/bin/containerd", "--config", l.containerdConfig]);
-  const ctr = ["ctr", "--address", l.containerdSocket, "--namespace", "k8s.io"];
+async function startContainerd(
+  l: NodeLayout,
+  bins: { containerd: Containerd; gvisor: GvisorBinaries },
+  log: (line: string) => void,
+): Promise<number> {
+  // containerd finds shims on PATH: its own release's runc shim first, then gVisor's runsc shim.
+  const path = [bins.containerd.binDir, dirname(bins.gvisor.shim), process.env["PATH"] ?? ""].join(":");
+  const pid = startDaemon(
+    l.base,
+    "containerd",
+    [bins.containerd.containerd, "--config", l.containerdConfig],
+    {
+      PATH: path,
+    },
+  );
+  const ctr = [bins.containerd.ctr, "--address", l.containerdSocket, "--namespace", "k8s.io"];
   await waitFor(
     "containerd",
     () => Bun.spawnSync([...ctr, "version"], { stdout: "ignore", stderr: "ignore" }).exitCode === 0,
@@ -151,14 +166,23 @@ export async function realNodeUp(
   const started = Date.now();
   const l = nodeLayout(cluster.name);
   const kubelet = await ensureKubelet(log);
+  const bins = { containerd: ensureContainerd(log), gvisor: await ensureGvisor(log) };
   run(["mount", "--make-rshared", "/"]);
   await cleanupNode(l);
-  for (const d of [l.base, l.run, l.logs, l.cniConfDir, l.cniDataDir, l.kubeletRoot, l.podLogs])
+  for (const d of [
+    l.base,
+    l.run,
+    l.logs,
+    join(l.logs, "runsc"),
+    l.cniConfDir,
+    l.cniDataDir,
+    l.kubeletRoot,
+    l.podLogs,
+  ])
     mkdirSync(d, { recursive: true });
-  const runsc = join(l.base, "runsc-ptrace");
-  writeFileSync(runsc, runscWrapper("ptrace"));
-  chmodSync(runsc, 0o755);
-  writeFileSync(l.containerdConfig, containerdConfig(l, runsc));
+  const runscToml = join(l.base, "runsc.toml");
+  writeFileSync(runscToml, runscShimConfig(l, bins.gvisor.runsc));
+  writeFileSync(l.containerdConfig, containerdConfig(l, runscToml));
   writeFileSync(join(l.cniConfDir, "10-agentland.conflist"), cniConfig(l));
   writeFileSync(l.resolvConf, resolvConf(l));
   const ports = { port: await freePort(), healthzPort: await freePort() };
@@ -176,7 +200,7 @@ export async function realNodeUp(
   });
 
   const pids: Record<string, number> = {};
-  pids["containerd"] = await startContainerd(l, log);
+  pids["containerd"] = await startContainerd(l, bins, log);
   const proxyConfig = join(l.base, "service-proxy.json");
   writeFileSync(
     proxyConfig,
@@ -239,7 +263,7 @@ export async function realNodeUp(
     layout: l,
     nodeName: l.nodeName,
     pids,
-    ctr: ["ctr", "--address", l.containerdSocket, "--namespace", "k8s.io"],
+    ctr: [bins.containerd.ctr, "--address", l.containerdSocket, "--namespace", "k8s.io"],
   };
 }
 
