@@ -15,8 +15,10 @@ import {
 } from "../../src/agentcore/controllers/testing/controller-fixture";
 import { watcher } from "../../src/agentcore/controllers/testing/event-waiter";
 import { startTestAgentcore } from "../../src/agentcore/testing/agentcore-fixture";
-import { SANDBOX_POOLS } from "../../src/api/resource-types";
+import { CODE_INTERPRETERS, SANDBOX_CLAIMS, SANDBOX_POOLS, SANDBOXES } from "../../src/api/resource-types";
 import { AgentCoreService } from "../../src/gen/agentland/agentcore/v1/agentcore_pb";
+import type { KubeObject } from "../../src/kube/kube-object";
+import type { ResourceClient } from "../../src/kube/resource-client";
 import { CONFIG_MAPS } from "../../src/kube/resources";
 
 const POOL = 8;
@@ -37,6 +39,44 @@ const configMaps = client.resource(CONFIG_MAPS);
 /** One GET (not a kubectl process per poll: that would load the machine under measurement). */
 async function available(ns: string): Promise<number> {
   return (await pools.get("code-interpreter", { namespace: ns })).status?.availableReplicas ?? 0;
+}
+
+/**
+ * When each stage of a create was first seen on this process's own watches (keyed by session id), so the
+ * table can say where the time goes: CI created → claim created → warm sandbox adopted → CI status Ready.
+ */
+async function stageClock<T extends KubeObject>(
+  api: ResourceClient<T>,
+  namespace: string,
+  stage: (o: T) => { readonly id: string; readonly stage: string } | undefined,
+) {
+  const seen = new Map<string, number>();
+  const { resourceVersion } = await api.list({ namespace, limit: 1 });
+  const stream = await api.watch({
+    namespace,
+    resourceVersion,
+    allowWatchBookmarks: true,
+    timeoutSeconds: 900,
+  });
+  const done = (async () => {
+    try {
+      for await (const e of stream) {
+        if (e.type === "BOOKMARK") continue;
+        const s = stage(e.object);
+        const key = s && `${s.id}|${s.stage}`;
+        if (key && !seen.has(key)) seen.set(key, performance.now());
+      }
+    } catch {
+      // closed
+    }
+  })();
+  return {
+    at: (id: string, name: string) => seen.get(`${id}|${name}`),
+    async close() {
+      stream.close();
+      await done;
+    },
+  };
 }
 
 async function waitAvailable(ns: string, n: number, timeoutMs: number): Promise<void> {
@@ -67,6 +107,24 @@ try {
   const create: number[] = [];
   const floor: number[] = [];
   const cmWatch = await watcher(configMaps, ns);
+  const stageNames = ["ci created", "claim created", "sandbox adopted", "ci status Ready"] as const;
+  const clocks = [
+    await stageClock(client.resource(CODE_INTERPRETERS), ns, (o) => ({
+      id: o.metadata?.name ?? "",
+      stage: o.status?.phase === "Ready" ? "ci status Ready" : "ci created",
+    })),
+    await stageClock(client.resource(SANDBOX_CLAIMS), ns, (o) => ({
+      id: o.metadata?.name ?? "",
+      stage: "claim created",
+    })),
+    await stageClock(client.resource(SANDBOXES), ns, (o) =>
+      o.spec?.claimRef ? { id: o.spec.claimRef.name, stage: "sandbox adopted" } : undefined,
+    ),
+  ];
+  const stageAt = (id: string, stage: string) =>
+    clocks.map((c) => c.at(id, stage)).find((t) => t !== undefined);
+  const stages = new Map<string, number[]>(stageNames.map((n) => [n, []]));
+  const answered: Array<{ id: string; t0: number }> = [];
   const load = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
   let warm = 0;
   for (let i = 0; i < CREATES; i++) {
@@ -77,6 +135,7 @@ try {
     const { session } = await rpc.createCodeInterpreter({ principal: "bench", options: { namespace: ns } });
     create.push(performance.now() - t0);
     if (session?.warm) warm++;
+    answered.push({ id: session?.id ?? "", t0 });
     await rpc.deleteSession({ principal: "bench", id: session?.id ?? "", namespace: ns });
     // The floor, in the same conditions: one apiserver write and its watch event.
     const name = `floor-${i}`;
@@ -86,6 +145,13 @@ try {
     floor.push((await seen) - t1);
   }
   await cmWatch.close();
+  for (const { id, t0 } of answered) {
+    for (const name of stageNames) {
+      const at = stageAt(id, name);
+      if (at !== undefined) stages.get(name)?.push(at - t0);
+    }
+  }
+  for (const c of clocks) await c.close();
   const grpc: number[] = [];
   const raw: number[] = [];
   for (let i = 0; i < RPC_CALLS; i++) {
@@ -109,6 +175,12 @@ try {
   console.log(
     `| raw HTTP POST to a bare Bun server | ${pct(raw, 50).toFixed(3)} | ${pct(raw, 99).toFixed(3)} |`,
   );
+  for (const [name, xs] of stages) {
+    if (xs.length === 0) continue;
+    console.log(
+      `| … stage seen by the bench's watch: ${name} (${xs.length}/${CREATES}) | ${pct(xs, 50).toFixed(2)} | ${pct(xs, 99).toFixed(2)} |`,
+    );
+  }
   console.log(
     `| floor: ConfigMap create → its watch event | ${pct(floor, 50).toFixed(2)} | ${pct(floor, 99).toFixed(2)} |`,
   );
