@@ -7,12 +7,17 @@
  * terminating, or replaced by another uid) every read here treats it as gone. Other replicas learn of the
  * delete from their own watch of the same apiserver; `untilGone` lets the deleter answer only once its
  * watch has seen the event, by which time the apiserver has sent it to every watcher.
+ *
+ * Reads show a session as Ready as soon as this replica's watch shows the warm sandbox adopted by the
+ * session's claim (`session-sandboxes.ts`), one status write before the leader records it on the session.
+ * Change handlers (GC) see the session objects as written.
  */
 import { ANNOTATIONS } from "../../api/reserved-keys";
 import { type Clock, systemClock } from "../../kube/clock";
 import { createInformer, type Informer } from "../../kube/informer";
 import type { KubeClient } from "../../kube/kube-client";
 import { SESSION_KINDS, type SessionKindInfo, type SessionObject } from "./session-kinds";
+import { createSessionSandboxes } from "./session-sandboxes";
 
 export interface SessionCache {
   start(): void;
@@ -81,28 +86,33 @@ export function createSessionCache(
     }
     informers.set(kind, perNs);
   }
+  const clock = opts.clock ?? systemClock;
+  const sandboxes = createSessionSandboxes(client, namespaces, clock);
   const each = () =>
     [...informers.entries()].flatMap(([kind, m]) => [...m.values()].map((inf) => ({ kind, inf })));
   const tombstones = createTombstones(
-    opts.clock ?? systemClock,
+    clock,
     opts.tombstoneTtlMs ?? DEFAULT_TOMBSTONE_TTL_MS,
     (kind, namespace, name) => informers.get(kind)?.get(namespace)?.get(`${namespace}/${name}`),
   );
   const visible = (kind: SessionKindInfo) => (obj: SessionObject) => !tombstones.hides(kind, obj);
+  const shown = sandboxes.overlay;
 
   return {
     start: () => {
       for (const { inf } of each()) inf.start();
+      sandboxes.start();
     },
     waitForSync: async (signal) => {
+      // Not the sandbox watches: they only accelerate (until they sync, sessions wait for their status).
       await Promise.all(each().map(({ inf }) => inf.waitForSync(signal)));
     },
     stop: async () => {
-      await Promise.all(each().map(({ inf }) => inf.stop()));
+      await Promise.all([...each().map(({ inf }) => inf.stop()), sandboxes.stop()]);
     },
     get: (kind, namespace, name) => {
       const obj = informers.get(kind)?.get(namespace)?.get(`${namespace}/${name}`);
-      return obj && visible(kind)(obj) ? obj : undefined;
+      return obj && visible(kind)(obj) ? shown(obj) : undefined;
     },
     listByPrincipal: (hash, only) =>
       each()
@@ -111,14 +121,14 @@ export function createSessionCache(
           inf
             .byIndex(PRINCIPAL_INDEX, hash)
             .filter(visible(kind))
-            .map((obj) => ({ kind, obj })),
+            .map((obj) => ({ kind, obj: shown(obj) })),
         ),
     all: () =>
       each().flatMap(({ kind, inf }) =>
         inf
           .list()
           .filter(visible(kind))
-          .map((obj) => ({ kind, obj })),
+          .map((obj) => ({ kind, obj: shown(obj) })),
       ),
     bury: (kind, obj) => tombstones.add(kind, obj),
     untilGone(kind, obj, signal) {
@@ -148,25 +158,38 @@ export function createSessionCache(
       const inf = informers.get(kind)?.get(namespace);
       if (!inf) return Promise.reject(new Error(`namespace ${namespace} is not watched`));
       return new Promise((resolve, reject) => {
-        let unregister = () => {};
+        if (signal.aborted) return reject(signal.reason);
+        const offs: Array<() => void> = [];
+        let done = false;
         const finish = (fn: () => void) => {
-          unregister();
+          if (done) return;
+          done = true;
+          for (const off of offs) off();
           signal.removeEventListener("abort", onAbort);
           fn();
         };
         const check = (obj: SessionObject | undefined) => {
-          const result = settled(obj);
+          const result = settled(obj && shown(obj));
           if (result !== undefined) finish(() => resolve(result));
         };
         const onAbort = () => finish(() => reject(signal.reason));
-        if (signal.aborted) return reject(signal.reason);
         signal.addEventListener("abort", onAbort, { once: true });
+        // Its claim or sandbox moved: look again at the session as cached (nothing to judge before it is).
+        offs.push(
+          sandboxes.onChange(namespace, name, () => {
+            const obj = inf.get(`${namespace}/${name}`);
+            if (obj) check(obj);
+          }),
+        );
         const mine = (o: SessionObject) => o.metadata?.name === name;
-        unregister = inf.addHandlers({
+        // Registering delivers the cached state at once, which may settle the wait right here.
+        const off = inf.addHandlers({
           onAdd: (o) => mine(o) && check(o),
           onUpdate: (_old, o) => mine(o) && check(o),
           onDelete: (o) => mine(o) && check(undefined),
         });
+        if (done) off();
+        else offs.push(off);
       });
     },
     onChange(handler) {
