@@ -7,10 +7,9 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
-import type { RunningComponent } from "../component";
 import { loadConfig } from "../config/load-config";
 import { listProcesses, readProcStat } from "./exec/process-tree";
-import { type KorokdStartSettings, startKorokd } from "./start-korokd";
+import { type KorokdStartSettings, type RunningKorokd, startKorokd } from "./start-korokd";
 
 export const POD_NAMESPACE = "ns-test";
 export const POD_NAME = "pod-a";
@@ -94,7 +93,7 @@ export interface TestKorokd {
   readonly url: string;
   readonly workspace: string;
   readonly keys: TestKeys;
-  readonly running: RunningComponent;
+  readonly running: RunningKorokd;
   /** POSTs JSON (or GETs when body is undefined) with a freshly minted token. */
   call(path: string, body?: unknown, init?: RequestInit & { token?: string | null }): Promise<Response>;
   stop(): Promise<void>;
@@ -127,6 +126,8 @@ export async function startTestKorokd(
     testKeys,
   );
   const running = startKorokd({ ...settings, "listen-port": 0 });
+  // Tests start from the state a claimed pod is in: warm-up over.
+  await running.warmedUp;
   return {
     url: running.url,
     workspace,
@@ -197,6 +198,7 @@ export async function spawnKorokd(
     stderr: "inherit",
   });
   const url = await readStartedUrl(proc.stdout);
+  await waitWarmedUp(url);
   // Behind a wrapper (unshare --fork) korokd is the wrapper's child; signal korokd itself, since
   // unshare ignores SIGTERM while it waits.
   const pid = options.wrapper === undefined ? proc.pid : childOf(proc.pid);
@@ -218,6 +220,20 @@ export async function spawnKorokd(
       }
     },
   };
+}
+
+/** Polls /health until korokd says its warm-up is over (whatever else it still lacks). */
+export async function waitWarmedUp(url: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const health = await fetch(`${url}/health`).then(
+      async (r) => (await r.json()) as { checks?: Record<string, boolean> },
+      () => ({ checks: undefined }),
+    );
+    if (health.checks?.["warmed_up"] === true) return;
+    if (performance.now() > deadline) throw new Error(`korokd at ${url} did not finish its warm-up`);
+    await Bun.sleep(10);
+  }
 }
 
 function childOf(parent: number): number {

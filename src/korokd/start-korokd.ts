@@ -9,7 +9,7 @@ import type { RunningComponent } from "../component";
 import type { KorokdSettings } from "../config/modes";
 import { serveApp } from "../http/serve-app";
 import { createLogger, type Logger } from "../log/logger";
-import { createApp, type HealthReport } from "./app/create-app";
+import { type AppOptions, createApp, type HealthReport } from "./app/create-app";
 import { createJwksFile } from "./auth/jwks-file";
 import { createReplayCache } from "./auth/replay-cache";
 import { createTokenVerifier } from "./auth/token-verifier";
@@ -22,23 +22,34 @@ import { createOrphanReaper } from "./exec/orphan-reaper";
 import { createRunLimiter } from "./exec/run-limiter";
 import { baseEnv } from "./exec/sandbox-env";
 import { createWarmPool } from "./exec/warm-pool";
+import { warmUp } from "./warm-up";
 
 export type KorokdStartSettings = KorokdSettings & { "listen-host": string };
 
 const REPLAY_CACHE_CAPACITY = 100_000;
 const REAP_INTERVAL_MS = 5000;
+const WARMED_RUNTIMES = ["python", "bash"] as const;
 
-export function startKorokd(settings: KorokdStartSettings): RunningComponent {
+export interface RunningKorokd extends RunningComponent {
+  /**
+   * Resolves once the warm-up is over (at once without one), true if every path went through;
+   * /health reports ready only after it.
+   */
+  readonly warmedUp: Promise<boolean>;
+}
+
+export function startKorokd(settings: KorokdStartSettings): RunningKorokd {
   const log = createLogger("korokd", settings["log-level"]);
   const auth = createAuth(settings, log);
   const exec = createExecution(settings, log);
   const shutdown = new AbortController();
-  const app = createApp({
+  let warm = false;
+  const appOptions: AppOptions = {
     verifier: auth.verifier,
     executor: exec.executor,
     contexts: exec.contexts,
     health: (): HealthReport => {
-      const checks = { keys: auth.jwks.current() !== undefined, ...exec.checks };
+      const checks = { keys: auth.jwks.current() !== undefined, ...exec.checks, warmed_up: warm };
       return { ready: Object.values(checks).every(Boolean), checks };
     },
     bodyLimitBytes: settings["body-limit-bytes"],
@@ -47,8 +58,8 @@ export function startKorokd(settings: KorokdStartSettings): RunningComponent {
     heartbeatMs: settings["sse-heartbeat"],
     shutdown: shutdown.signal,
     log,
-  });
-  const server = serveApp(app, {
+  };
+  const server = serveApp(createApp(appOptions), {
     hostname: settings["listen-host"],
     port: settings["listen-port"],
     // Headroom over the API's own limit, so an oversize body gets korokd's JSON 413, not Bun's.
@@ -57,8 +68,27 @@ export function startKorokd(settings: KorokdStartSettings): RunningComponent {
     idleTimeout: 0,
   });
   log.info("korokd ready to serve", { url: server.url, audience: auth.audience, checks: exec.checks });
+  // warmUp never rejects; readiness follows it either way.
+  const warmedUp = (
+    settings["warm-up"]
+      ? warmUp({
+          jwks: auth.jwks,
+          appWith: (verifier) => createApp({ ...appOptions, verifier }),
+          languages: exec.warmable,
+          issuer: settings["token-issuer"],
+          audience: auth.audience,
+          clock: systemClock,
+          signal: shutdown.signal,
+          log,
+        })
+      : Promise.resolve(true)
+  ).then((ok) => {
+    warm = true;
+    return ok;
+  });
   return {
     url: server.url,
+    warmedUp,
     async stop(deadlineMs) {
       auth.jwks.stop();
       // Running executions get most of the deadline to finish, then are killed so the drain ends in time.
@@ -71,6 +101,7 @@ export function startKorokd(settings: KorokdStartSettings): RunningComponent {
       } finally {
         clearTimeout(killer);
         shutdown.abort();
+        await warmedUp;
         await exec.stop();
       }
     },
@@ -141,7 +172,10 @@ function createExecution(settings: KorokdStartSettings, log: Logger) {
     reaper.stop();
     rmSync(dirs.scratch, { recursive: true, force: true });
   };
-  return { executor, contexts, checks: { workspace: workspaceReady, ...runtimes }, stop };
+  // Only runtimes whose no-op program goes over stdin or into korokd's scratch dir: a JS run would put a
+  // file into the user's workspace, even if briefly.
+  const warmable = workspaceReady ? WARMED_RUNTIMES.filter((r) => runtimes[r]) : [];
+  return { executor, contexts, checks: { workspace: workspaceReady, ...runtimes }, warmable, stop };
 }
 
 /** Directories and interpreters on this machine; what is missing shows up in the health checks. */

@@ -13,7 +13,15 @@ describe("health", () => {
       expect(res.status).toBe(200);
       expect(await res.json()).toEqual({
         status: "ok",
-        checks: { keys: true, workspace: true, python: true, bun: true, bash: true, sh: true },
+        checks: {
+          keys: true,
+          workspace: true,
+          python: true,
+          bun: true,
+          bash: true,
+          sh: true,
+          warmed_up: true,
+        },
       });
     } finally {
       await korokd.stop();

@@ -28,6 +28,8 @@ export interface JwksSource {
   kids(): readonly string[];
   /** Re-reads the file now; resolves once the new content (if any) is in effect. */
   refresh(): Promise<void>;
+  /** Imports every loaded key now, so the first request does not pay for it; never rejects. */
+  preload(): Promise<void>;
   stop(): void;
 }
 
@@ -48,6 +50,19 @@ export function createJwksFile(options: { path: string; pollIntervalMs: number; 
     kids = parsed.map((k) => k.kid as string);
     keySet = parsed.length > 0 ? createLocalJWKSet({ keys: parsed }) : undefined;
     log.info("jwks loaded", { path, kids });
+    // A rotated-in key is imported now rather than by the first request signed with it.
+    void preload();
+  }
+
+  /** The key set caches each imported key, so asking for every kid once is all it takes. */
+  async function preload(): Promise<void> {
+    const set = keySet;
+    if (set === undefined) return;
+    // The key set only reads the header; the token argument is there for remote sets.
+    const token = { payload: "", signature: "" };
+    await Promise.all(
+      kids.map((kid) => Promise.resolve(set({ alg: "EdDSA", kid }, token)).catch(() => undefined)),
+    );
   }
 
   try {
@@ -79,6 +94,7 @@ export function createJwksFile(options: { path: string; pollIntervalMs: number; 
     current: () => keySet,
     kids: () => kids,
     refresh,
+    preload,
     stop: () => clearInterval(timer),
   };
 }

@@ -10,7 +10,7 @@ import type { JwksSource } from "./jwks-file";
 import type { ReplayCache } from "./replay-cache";
 
 export interface TokenVerifierOptions {
-  readonly jwks: JwksSource;
+  readonly jwks: Pick<JwksSource, "current">;
   readonly replay: ReplayCache;
   readonly clock: Clock;
   /** Expected `iss`. */

@@ -1,0 +1,131 @@
+/**
+ * Sends requests through every path a real one takes before korokd reports ready, so a pool pod's
+ * first claim is served as fast as its later ones. Unwarmed, that first request paid for Bun's first
+ * HTTP request and body parse, jose's first EdDSA import and verification, the first hand-over to a
+ * pre-started interpreter and the first output pumps: tens of milliseconds on the path every new
+ * session waits for.
+ *
+ * Nothing of it is on the record. The token is signed by a throwaway key that only this function ever
+ * holds, and checked by the same verifier code with its own key set and replay cache: the real key set
+ * never trusts that key and the real replay cache never sees a jti. The requests go to a second server
+ * on a loopback port serving the same app with that verifier, closed afterwards. The run executes
+ * `pass` through the real executor, so the interpreter it used is replaced by a fresh pre-started one,
+ * as after any run; the program goes over stdin and leaves no file, and no context is created.
+ */
+import type { Hono } from "hono";
+import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from "jose";
+import type { Logger } from "../log/logger";
+import type { JwksSource } from "./auth/jwks-file";
+import { createReplayCache } from "./auth/replay-cache";
+import { createTokenVerifier, type TokenVerifier } from "./auth/token-verifier";
+import type { Clock } from "./clock";
+
+export interface WarmUpOptions {
+  /** The real key set: its keys are imported now instead of on the first request. */
+  readonly jwks: JwksSource;
+  /** Builds korokd's app around another verifier; everything else is the real one. */
+  readonly appWith: (verifier: TokenVerifier) => Hono;
+  /** Languages to run once (python, bash, sh), each in a pre-started interpreter the pool then replaces. */
+  readonly languages: readonly string[];
+  readonly issuer: string;
+  readonly audience: string;
+  readonly clock: Clock;
+  /** Aborted when korokd stops: the warm-up gives up. */
+  readonly signal: AbortSignal;
+  readonly log: Logger;
+}
+
+const WARM_KID = "korokd-warm-up";
+/** What a warm-up run may take at most; a slow machine gets a warm-up that ends, not a stuck readiness. */
+const RUN_TIMEOUT_MS = 5000;
+/** A program that does nothing and writes nothing, per language korokd may warm. */
+const NO_OP: Readonly<Record<string, string>> = { python: "pass", bash: ":", sh: ":" };
+
+/**
+ * Resolves once every path was taken once: true when all went through, false (and a warning in the log)
+ * when something failed. Never rejects: readiness must follow either way.
+ */
+export async function warmUp(options: WarmUpOptions): Promise<boolean> {
+  const started = performance.now();
+  try {
+    await options.jwks.preload();
+    const signer = await throwawaySigner(options);
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: options.appWith(signer.verifier).fetch,
+    });
+    try {
+      const url = `http://127.0.0.1:${server.port}`;
+      // Without a token first: the refusal path, and a request that never reaches the executor.
+      await execute(url, undefined, { language: "python", code: "" }, 401, options.signal);
+      for (const language of options.languages) {
+        const body = { language, code: NO_OP[language] ?? "", timeout_ms: RUN_TIMEOUT_MS };
+        await execute(url, await signer.mint(), body, 200, options.signal);
+      }
+    } finally {
+      await server.stop(true);
+    }
+    options.log.info("warmed up", {
+      ms: Math.round(performance.now() - started),
+      languages: options.languages,
+    });
+    return true;
+  } catch (err) {
+    options.log.warn("warm-up failed; the first request may be slower", { error: String(err) });
+    return false;
+  }
+}
+
+interface Signer {
+  readonly verifier: TokenVerifier;
+  mint(): Promise<string>;
+}
+
+/** A fresh Ed25519 key, trusted by a verifier of its own only, and a way to sign tokens for it. */
+async function throwawaySigner(options: WarmUpOptions): Promise<Signer> {
+  const { publicKey, privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
+  const keySet = createLocalJWKSet({
+    keys: [{ ...(await exportJWK(publicKey)), kid: WARM_KID, alg: "EdDSA" }],
+  });
+  const verifier = createTokenVerifier({
+    jwks: { current: () => keySet },
+    replay: createReplayCache({ clock: options.clock, capacity: 16 }),
+    clock: options.clock,
+    issuer: options.issuer,
+    audience: options.audience,
+    maxLifetimeMs: 60_000,
+    clockSkewMs: 5000,
+  });
+  const mint = async () => {
+    const now = Math.floor(options.clock.now() / 1000);
+    return await new SignJWT({ sid: "warm-up", jti: crypto.randomUUID() })
+      .setProtectedHeader({ alg: "EdDSA", kid: WARM_KID })
+      .setIssuer(options.issuer)
+      .setAudience(options.audience)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 30)
+      .sign(privateKey);
+  };
+  return { verifier, mint };
+}
+
+async function execute(
+  url: string,
+  token: string | undefined,
+  body: Record<string, unknown>,
+  expected: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const response = await fetch(`${url}/api/execute`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+    signal: AbortSignal.any([signal, AbortSignal.timeout(RUN_TIMEOUT_MS + 2000)]),
+  });
+  const answer = await response.text();
+  const ran = expected !== 200 || (JSON.parse(answer) as { exit_code?: unknown }).exit_code === 0;
+  if (response.status !== expected || !ran) {
+    throw new Error(`warm-up run answered ${response.status}, expected ${expected}: ${answer}`);
+  }
+}
