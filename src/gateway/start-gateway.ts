@@ -22,7 +22,7 @@ import { createSessionCache } from "./sessions/session-cache";
 import { createSessionService, type RuntimeRef } from "./sessions/session-service";
 import { createSigningKeyStore, type SigningKeyStore } from "./tokens/signing-key-store";
 import { createTokenMinter } from "./tokens/token-minter";
-import { createTokenPool } from "./tokens/token-pool";
+import { createWorkerTokenPool } from "./tokens/worker-token-pool";
 import { createUpstreamClient } from "./upstream/upstream-client";
 
 export type GatewayStartSettings = GatewaySettings & { "listen-host": string };
@@ -46,18 +46,21 @@ export async function startGateway(
   const log = createLogger("gateway", settings["log-level"]);
   const auth = authMode(settings, log);
   const keys = signingKeys(settings, clock, log);
-  const minter = createTokenPool({
-    minter: createTokenMinter({
+  const minter = createWorkerTokenPool({
+    inline: createTokenMinter({
       keys,
       issuer: settings["token-issuer"],
       lifetimeMs: settings["token-lifetime"],
       clock,
     }),
-    perTarget: 2,
-    // Far below how long a superseded key stays published (token lifetime + clock skew).
+    keys,
+    issuer: settings["token-issuer"],
+    lifetimeMs: settings["token-lifetime"],
+    // Far below the token lifetime: a pooled token reaches its sandbox with nearly all of its life left.
     maxAgeMs: 2_000,
     maxTargets: 10_000,
     now: () => clock.monotonic(),
+    log,
   });
   const agentcore = createAgentcoreClient({
     baseUrl: settings["agentcore-url"],
@@ -119,6 +122,7 @@ export async function startGateway(
       await server.stop(deadlineMs);
       await activity.stop();
       keys.stop();
+      minter.stop();
       if (auth.kind === "api-keys") auth.store.stop();
       agentcore.close();
       upstream.close();
