@@ -7,9 +7,14 @@
  * Then the warm start through the gateway: a new session's first code run (warm-pool claim + run) and a run
  * in an existing session, on this cluster's host-process node and on a second control plane whose only node
  * is a real one (both platforms installed from manifests/, ~3 min of bring-up before the timed part).
+ * Also the warm-pool claim alone (SandboxClaim create → claim Ready with the pod's IP, seen on a watch) on
+ * each platform's example pool, and on the real node on a second pool of the same template under gVisor.
  * Bounded: 8 timed pods/runs per subject after one warm-up; a subject whose pods do not start within 60 s is
- * reported as failing (gVisor on this machine, see e2e/real-node/README.md) rather than waited for.
+ * reported as failing rather than waited for.
  */
+
+import { watcher } from "../../src/agentcore/controllers/testing/event-waiter";
+import { SANDBOX_CLAIMS, SANDBOX_POOLS } from "../../src/api/resource-types";
 import { createInformer } from "../../src/kube/informer";
 import { createKubeClient } from "../../src/kube/kube-client";
 import { loadKubeconfigFile } from "../../src/kube/kube-config";
@@ -173,16 +178,57 @@ async function codeRun(gateway: string, apiKey: string, session?: string): Promi
   if (res.status !== 200) throw new Error(`code run answered ${res.status}`);
   return [performance.now() - t0, res.headers.get("x-agentland-session") ?? ""];
 }
-async function poolWarm(c: ClusterInfo): Promise<void> {
+async function poolWarm(c: ClusterInfo, pool = "code-interpreter", tries = 300): Promise<void> {
   const kubectl = kubectlFor(c);
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < tries; i++) {
     const ready = await kubectl([
-      ...["-n", SANDBOX_NS, "get", "sandboxpool", "code-interpreter"],
+      ...["-n", SANDBOX_NS, "get", "sandboxpool", pool],
       ...["-o", "jsonpath={.status.readyReplicas}"],
     ]).catch(() => "0");
     if (Number(ready) >= 3) return;
     await Bun.sleep(100);
   }
+}
+/** SandboxClaim create → claim Ready with its pod's IP (seen on a watch), each on a full pool. */
+async function warmClaims(label: string, c: ClusterInfo, pool: string): Promise<void> {
+  const api = createKubeClient(loadKubeconfigFile(c.kubeconfig)).resource(SANDBOX_CLAIMS);
+  const w = await watcher(api, SANDBOX_NS);
+  const key = `${label}: warm claim → claim Ready`;
+  try {
+    for (let i = 0; i < WARMUP + RUNS; i++) {
+      await poolWarm(c, pool);
+      const name = `bench-${pool}-${i}`;
+      const t0 = performance.now();
+      const seen = w.until(name, (o) => {
+        const st = (o as { status?: { podIP?: string; conditions?: { type: string; status: string }[] } })
+          .status;
+        return (
+          st?.podIP !== undefined &&
+          st.conditions?.some((x) => x.type === "Ready" && x.status === "True") === true
+        );
+      });
+      const obj = { metadata: { name }, spec: { poolRef: { name: pool }, mode: "PoolRequired" } };
+      await api.create(obj as never, { namespace: SANDBOX_NS });
+      const at = await seen;
+      if (i >= WARMUP) claims[key] = [...(claims[key] ?? []), at - t0];
+      await api.delete(name, { namespace: SANDBOX_NS }).catch(() => undefined);
+    }
+  } finally {
+    await w.close();
+  }
+}
+/** A copy of the example pool whose sandboxes run under gVisor (the `gvisor` RuntimeClass). */
+async function gvisorPool(c: ClusterInfo): Promise<void> {
+  const api = createKubeClient(loadKubeconfigFile(c.kubeconfig)).resource(SANDBOX_POOLS);
+  const example = await api.get("code-interpreter", { namespace: SANDBOX_NS });
+  const spec = example.spec as { sandboxTemplate: Record<string, unknown> };
+  await api.create(
+    {
+      metadata: { name: "code-interpreter-gvisor" },
+      spec: { ...spec, sandboxTemplate: { ...spec.sandboxTemplate, runtimeClassName: "gvisor" } },
+    } as never,
+    { namespace: SANDBOX_NS },
+  );
 }
 async function warmRuns(label: string, c: ClusterInfo, gateway: string, apiKey: string): Promise<void> {
   for (let i = 0; i < WARMUP + RUNS; i++) {
@@ -202,12 +248,17 @@ async function warmRuns(label: string, c: ClusterInfo, gateway: string, apiKey: 
 }
 const hostPlatform = await bringUpPlatform(cluster, (l) => console.error(`[platform] ${l}`));
 await warmRuns("host-process", cluster, hostPlatform.gatewayUrls[0] as string, hostPlatform.apiKey);
+await warmClaims("host-process", cluster, "code-interpreter");
 const rnpName = `bench-rnp-${process.pid}`;
 try {
   const rnp = await clusterUp({ name: rnpName, withNode: false, log: (l) => console.error(`[rnp] ${l}`) });
   await realNodeUp(rnp, (l) => console.error(`[rnp] ${l}`), { taint: false });
   const real = await installPlatform(rnp);
   await warmRuns("real node (runc)", rnp, real.gateway, real.apiKey);
+  await warmClaims("real node (runc)", rnp, "code-interpreter");
+  await gvisorPool(rnp);
+  await poolWarm(rnp, "code-interpreter-gvisor", 1200);
+  await warmClaims("real node (gVisor)", rnp, "code-interpreter-gvisor");
 } finally {
   await realNodeDown(readClusterInfo(clusterDir(rnpName)), rnpName);
   await clusterDown(rnpName);
@@ -224,3 +275,6 @@ emit("host_process_warm_claim_run_p50", claimP50("host-process: new session (war
 emit("runc_warm_claim_run_p50", claimP50("real node (runc): new session (warm claim) + run"), "ms");
 emit("host_process_session_run_p50", claimP50("host-process: run in existing session"), "ms");
 emit("runc_session_run_p50", claimP50("real node (runc): run in existing session"), "ms");
+emit("host_process_warm_claim_p50", claimP50("host-process: warm claim → claim Ready"), "ms");
+emit("runc_warm_claim_p50", claimP50("real node (runc): warm claim → claim Ready"), "ms");
+emit("gvisor_warm_claim_p50", claimP50("real node (gVisor): warm claim → claim Ready"), "ms");

@@ -1,7 +1,7 @@
 /**
- * The real node tier against the shared test cluster: a kubelet + containerd + runc node joins as a second
- * Node, runs pods from the images e2e/images builds, and the isolation a sandbox pod gets is checked from
- * inside it. Pods report what they saw through their termination message (the apiserver cannot reach
+ * The real node tier against the shared test cluster: a kubelet + containerd node joins as a second Node,
+ * runs pods from the images e2e/images builds under runc and under gVisor (RuntimeClass `gvisor`), and the
+ * isolation a sandbox pod gets is checked from inside it. Pods report what they saw through their termination message (the apiserver cannot reach
  * this kubelet's log endpoint by name), so every fact comes back through the pod's status.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -91,12 +91,33 @@ try:
     open("/probe", "w"); facts["rootfs"] = "writable"
 except OSError as e:
     facts["rootfs"] = "EROFS" if e.errno == 30 else str(e)
+# /workspace belongs to the sandbox user: only a read-only root stops this write (gVisor checks the
+# permission on / before the read-only flag, so the write to / alone cannot tell them apart there).
+try:
+    open("/workspace/probe", "w"); facts["own_dir"] = "writable"
+except OSError as e:
+    facts["own_dir"] = "EROFS" if e.errno == 30 else str(e)
 facts["sa_token"] = os.path.exists("/var/run/secrets/kubernetes.io/serviceaccount/token")
 status = dict(l.split(":\\t", 1) for l in open("/proc/self/status").read().splitlines() if ":\\t" in l)
 facts["cap_eff"] = status["CapEff"].strip(); facts["cap_prm"] = status["CapPrm"].strip()
 facts["no_new_privs"] = status.get("NoNewPrivs", "").strip()
 facts["version"] = open("/proc/version").read().strip()
 open("/dev/termination-log", "w").write(json.dumps(facts))
+`;
+
+/** Forks sleeping children until something stops it; reports what did. */
+const FORK_BOMB = `
+import os, time
+n = 0
+try:
+    while n < 20000:
+        if os.fork() == 0:
+            time.sleep(30); os._exit(0)
+        n += 1
+    result = "unbounded"
+except OSError as e:
+    result = "EAGAIN" if e.errno == 11 else str(e)
+open("/dev/termination-log", "w").write(f"{result} {n}")
 `;
 
 beforeAll(async () => {
@@ -129,6 +150,8 @@ describe("real node (kubelet + containerd + runc)", () => {
     expect(facts.cap_eff).toBe("0000000000000000");
     expect(facts.cap_prm).toBe("0000000000000000");
     expect(facts.no_new_privs).toBe("1");
+    expect(facts.own_dir).toBe("EROFS");
+    expect(facts.version).not.toContain("gvisor");
   });
 
   test("a 2 GiB allocation in a 256 MiB sandbox is OOM-killed and reported as OOMKilled", async () => {
@@ -139,25 +162,55 @@ describe("real node (kubelet + containerd + runc)", () => {
   });
 
   test("a fork bomb is contained by the pod's pids limit and the node stays Ready", async () => {
-    const bomb = `
-import os, time
-n = 0
-try:
-    while n < 20000:
-        if os.fork() == 0:
-            time.sleep(30); os._exit(0)
-        n += 1
-    result = "unbounded"
-except OSError as e:
-    result = "EAGAIN" if e.errno == 11 else str(e)
-open("/dev/termination-log", "w").write(f"{result} {n}")
-`;
-    const t = await runToEnd(pod("forkbomb", bomb, { memory: "512Mi" }));
+    const t = await runToEnd(pod("forkbomb", FORK_BOMB, { memory: "512Mi" }));
     const [result, count] = t.message.split(" ");
     expect(`${t.reason}: ${result}`).toBe("Completed: EAGAIN");
     // The kubelet's podPidsLimit is 512 for the whole pod (pause and python included).
     expect(Number(count)).toBeLessThan(512);
     const after = await runToEnd(pod("after-bomb", "open('/dev/termination-log','w').write('alive')"));
+    expect(after.message).toBe("alive");
+    const ready = await cluster.kubectl([
+      "get",
+      "node",
+      node.nodeName,
+      "-o",
+      "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
+    ]);
+    expect(ready.stdout).toBe("True");
+  });
+});
+
+describe("real node under gVisor (RuntimeClass gvisor: runsc shim, systrap platform)", () => {
+  const gvisor = { runtimeClassName: "gvisor" };
+
+  test("the same sandbox code under runtimeClassName gvisor runs on gVisor's kernel, non-root, read-only, token-less, capability-free", async () => {
+    const t = await runToEnd(pod("gvisor-facts", FACTS, gvisor));
+    expect(t.exitCode).toBe(0);
+    const facts = JSON.parse(t.message);
+    expect(facts.version).toContain("gvisor");
+    expect(facts.uid).toBe(65532);
+    expect(facts.own_dir).toBe("EROFS");
+    expect(facts.sa_token).toBe(false);
+    expect(facts.cap_eff).toBe("0000000000000000");
+    expect(facts.cap_prm).toBe("0000000000000000");
+    expect(facts.no_new_privs).toBe("1");
+  });
+
+  test("a 2 GiB allocation in a 256 MiB gVisor sandbox is killed by the pod's memory limit and reported as OOMKilled", async () => {
+    const hog = "b = bytearray(2 * 1024 * 1024 * 1024)\nfor i in range(0, len(b), 4096): b[i] = 1";
+    const t = await runToEnd(pod("gvisor-oom", hog, { memory: "256Mi", ...gvisor }));
+    // The host's OOM killer takes the whole sandbox (gVisor's kernel), not one process inside it.
+    expect(t.reason).toBe("OOMKilled");
+  });
+
+  test("a fork bomb in a gVisor sandbox is stopped by the sandbox's memory limit and the node stays Ready", async () => {
+    // gVisor's processes are tasks of its own kernel, not host processes: the pod's pids limit does not
+    // see them, the memory limit of the sandbox does.
+    const t = await runToEnd(pod("gvisor-forkbomb", FORK_BOMB, { memory: "512Mi", ...gvisor }), 180_000);
+    expect(t.reason).toBe("OOMKilled");
+    const after = await runToEnd(
+      pod("gvisor-after-bomb", "open('/dev/termination-log','w').write('alive')", gvisor),
+    );
     expect(after.message).toBe("alive");
     const ready = await cluster.kubectl([
       "get",
