@@ -9,7 +9,7 @@ import { type BackoffPolicy, backoffDelay } from "./backoff";
 import { type Clock, systemClock } from "./clock";
 import type { KubeConfig } from "./kube-config";
 import { KubeError, kubeErrorFromStatus } from "./kube-error";
-import { createRateLimiter, type RateLimiter } from "./rate-limiter";
+import { createRateLimiter, type RateLimiter, type RateLimitStats } from "./rate-limiter";
 import { createResourceClient, type ResourceClient, type ResourceType } from "./resource-client";
 
 export interface KubeClientOptions {
@@ -56,6 +56,8 @@ export interface KubeClient {
   openStream(req: Omit<KubeRequest, "method" | "body" | "contentType">): Promise<Response>;
   /** Typed operations on one resource type. */
   resource<T extends object>(type: ResourceType<T>): ResourceClient<T>;
+  /** How many requests the client-side limit (qps/burst) held back, and for how long. */
+  rateLimitStats(): RateLimitStats;
 }
 
 const DEFAULT_BACKOFF: BackoffPolicy = { baseMs: 250, maxMs: 4_000 };
@@ -160,6 +162,7 @@ export function createKubeClient(config: KubeConfig, opts: KubeClientOptions = {
     request,
     openStream,
     resource: (type) => createResourceClient(client, type),
+    rateLimitStats: () => limiter.stats(),
   };
   return client;
 }

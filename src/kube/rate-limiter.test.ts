@@ -39,3 +39,16 @@ test("qps 0 means unlimited", async () => {
   const limiter = createRateLimiter({ qps: 0, burst: 0 });
   await Promise.all(Array.from({ length: 1000 }, () => limiter.take()));
 });
+
+test("the limiter counts the requests it held back and for how long", async () => {
+  const clock = manualClock();
+  const limiter = createRateLimiter({ qps: 10, burst: 2, clock });
+  const takes = Array.from({ length: 4 }, () => limiter.take());
+  await Bun.sleep(0);
+  expect(limiter.stats()).toEqual({ taken: 2, delayed: 0, delayedMs: 0 });
+  await clock.advance(200);
+  await Promise.all(takes);
+  const { taken, delayed, delayedMs } = limiter.stats();
+  expect({ taken, delayed }).toEqual({ taken: 4, delayed: 2 });
+  expect(Math.round(delayedMs)).toBe(300); // 100 ms + 200 ms
+});

@@ -8,11 +8,31 @@ import { type Clock, systemClock } from "./clock";
 export interface RateLimiter {
   /** Waits until one request may be sent. Rejects with the signal's reason if it aborts first. */
   take(signal?: AbortSignal): Promise<void>;
+  /** What the limit has cost so far: a burst that queues here never shows up at the apiserver. */
+  stats(): RateLimitStats;
+}
+
+export interface RateLimitStats {
+  /** Requests let through. */
+  readonly taken: number;
+  /** Of those, how many had to wait, and for how long in all (ms). */
+  readonly delayed: number;
+  readonly delayedMs: number;
 }
 
 export function createRateLimiter(opts: { qps: number; burst: number; clock?: Clock }): RateLimiter {
   const clock = opts.clock ?? systemClock;
-  if (!(opts.qps > 0) || !Number.isFinite(opts.qps)) return { take: async () => {} };
+  let taken = 0;
+  let delayed = 0;
+  let delayedMs = 0;
+  const stats = () => ({ taken, delayed, delayedMs });
+  if (!(opts.qps > 0) || !Number.isFinite(opts.qps))
+    return {
+      take: async () => {
+        taken++;
+      },
+      stats,
+    };
   const burst = Math.max(1, opts.burst);
   let tokens = burst;
   let last = clock.monotonic();
@@ -26,13 +46,21 @@ export function createRateLimiter(opts: { qps: number; burst: number; clock?: Cl
       signal?.throwIfAborted();
       refill();
       tokens -= 1;
-      if (tokens >= 0) return;
+      if (tokens >= 0) {
+        taken++;
+        return;
+      }
+      const waitMs = (-tokens / opts.qps) * 1000;
       try {
-        await clock.sleep((-tokens / opts.qps) * 1000, signal);
+        await clock.sleep(waitMs, signal);
       } catch (err) {
         tokens += 1;
         throw err;
       }
+      taken++;
+      delayed++;
+      delayedMs += waitMs;
     },
+    stats,
   };
 }

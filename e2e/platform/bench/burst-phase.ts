@@ -54,6 +54,25 @@ async function reconciles(urls: readonly string[]) {
   return all;
 }
 
+/** AgentCore's client-side apiserver limit so far: requests delayed by it, and their summed wait. */
+async function limiterTotals(
+  urls: readonly string[],
+): Promise<{ delayed: number; sent: number; waitS: number }> {
+  const total = { delayed: 0, sent: 0, waitS: 0 };
+  for (const url of urls) {
+    const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })
+      .then((r) => r.text())
+      .catch(() => "");
+    for (const m of text.matchAll(/^agentland_kube_client_requests\{delayed="(true|false)"\} (\S+)$/gm)) {
+      total.sent += Number(m[2]);
+      if (m[1] === "true") total.delayed += Number(m[2]);
+    }
+    const wait = /^agentland_kube_client_rate_limit_wait_seconds (\S+)$/m.exec(text);
+    total.waitS += Number(wait?.[1] ?? 0);
+  }
+  return total;
+}
+
 /** Measures `during` and reports where the CPU, the apiserver and the controllers spent the window. */
 async function diagnosed<T>(
   s: BurstSetup,
@@ -63,6 +82,7 @@ async function diagnosed<T>(
 ): Promise<T> {
   const parts = await podParts(s);
   const [api0, rec0] = [await scrapeApiserver(s.kube), await reconciles(s.agentcoreMetricsUrls)];
+  const lim0 = await limiterTotals(s.agentcoreMetricsUrls);
   const cpu0 = cpuSnapshot(s.clusterDir, parts);
   const t0 = performance.now();
   const result = await during();
@@ -95,6 +115,12 @@ async function diagnosed<T>(
     .filter(([, n]) => n > 0)
     .map(([c, n, sec]) => `${c} ${n}× mean ${((1000 * sec) / n).toFixed(0)} ms`);
   report.note(`${window}: AgentCore reconciles ${recLine.join(", ") || "none"}.`);
+  const lim = await limiterTotals(s.agentcoreMetricsUrls);
+  const delayed = lim.delayed - lim0.delayed;
+  report.note(
+    `${window}: AgentCore sent ${lim.sent - lim0.sent} apiserver requests; its client-side limit (kube-qps/burst) delayed ${delayed}, ` +
+      `waiting ${(lim.waitS - lim0.waitS).toFixed(1)} s in all (mean ${delayed ? ((1000 * (lim.waitS - lim0.waitS)) / delayed).toFixed(0) : 0} ms).`,
+  );
   return result;
 }
 
@@ -169,7 +195,7 @@ export async function burstPhase(s: BurstSetup, report: Report): Promise<{ failu
   report.metric("burst_answered", burst.answered.length, "count");
   report.metric("burst_failed", burst.failures.length, "count");
   report.metric("burst_last_answer", burst.lastAnswerMs, "ms");
-  stepsReport(s.timeline.since(t0), t0, report);
+  stepsReport(s.timeline.since(t0), t0, burst.answeredAt, report);
   const reasons = new Map<string, number>();
   for (const f of burst.failures) reasons.set(f.slice(0, 120), (reasons.get(f.slice(0, 120)) ?? 0) + 1);
   for (const [r, n] of reasons) report.note(`burst failures ×${n}: ${r}`);
@@ -180,6 +206,7 @@ export async function burstPhase(s: BurstSetup, report: Report): Promise<{ failu
 function stepsReport(
   sessions: [string, import("./session-timeline").SessionSteps][],
   t0: number,
+  answeredAt: ReadonlyMap<string, number>,
   report: Report,
 ) {
   const steps = sessions.map(([, st]) => st);
@@ -199,6 +226,10 @@ function stepsReport(
       ? undefined
       : x.sessionReady - x.claimCreated,
   );
+  const answered = sessions.flatMap(([name, x]) => {
+    const at = answeredAt.get(name);
+    return at === undefined || x.sessionReady === undefined ? [] : [at - x.sessionReady];
+  });
   report.series(
     "burst_step_session_created",
     `  burst: start → CodeInterpreter created (${created.length} created)`,
@@ -218,5 +249,10 @@ function stepsReport(
     "burst_step_session_ready",
     `  burst: claim created → CodeInterpreter Ready (${ready.length})`,
     ready,
+  );
+  report.series(
+    "burst_step_ready_to_answer",
+    `  burst: CodeInterpreter Ready → answer (RPC answer, token, proxy, first run) (${answered.length})`,
+    answered,
   );
 }

@@ -57,6 +57,8 @@ export interface BurstResult {
   /** From the common start to the last answer (failed or not). */
   readonly lastAnswerMs: number;
   readonly sessions: string[];
+  /** Session name → when its answer arrived (`performance.now()`, the session timeline's clock). */
+  readonly answeredAt: ReadonlyMap<string, number>;
 }
 
 /** `keys.length` concurrent new-session runs, spread round-robin over the gateways like a load balancer. */
@@ -69,6 +71,7 @@ export async function newSessionBurst(
   const answered: number[] = [];
   const failures: string[] = [];
   const sessions: string[] = [];
+  const answeredAt = new Map<string, number>();
   const t0 = performance.now();
   let last = 0;
   await Promise.all(
@@ -83,7 +86,10 @@ export async function newSessionBurst(
         });
         const text = await res.text();
         const session = res.headers.get("x-agentland-session");
-        if (session) sessions.push(session);
+        if (session) {
+          sessions.push(session);
+          answeredAt.set(session, performance.now());
+        }
         const ok = res.status === 200 && (JSON.parse(text) as { stdout?: string }).stdout === "2\n";
         if (ok) answered.push(performance.now() - t0);
         else failures.push(`${res.status} ${text.slice(0, 200)}`);
@@ -94,5 +100,5 @@ export async function newSessionBurst(
       }
     }),
   );
-  return { answered, failures, lastAnswerMs: last, sessions };
+  return { answered, failures, lastAnswerMs: last, sessions, answeredAt };
 }

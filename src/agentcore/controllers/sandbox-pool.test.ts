@@ -113,6 +113,36 @@ describe("SandboxPool controller", () => {
     expect(after.status?.readyReplicas).toBe(3);
   }, 120_000);
 
+  test("a burst of claims that empties the pool: each gets its own warm member, then the pool refills (the burst hold ends)", async () => {
+    const n = 12; // above the burst threshold: the refill is held until the burst is over
+    await apply(pool(ns, "burst", n));
+    await poolReady("burst", n);
+    const warm = new Set((await members("burst")).map((s) => s.metadata.name));
+    await Promise.all(
+      Array.from({ length: n }, (_, i) =>
+        claims.create(claim(ns, `burst-${i}`, { poolRef: { name: "burst" } }) as unknown as SandboxClaim, {
+          namespace: ns,
+        }),
+      ),
+    );
+    const held = await eventually(
+      "every claim bound",
+      async () => {
+        const bound = (await claims.list({ namespace: ns })).items
+          .filter((c) => c.metadata.name?.startsWith("burst-") && c.status?.phase === "Bound")
+          .map((c) => c.status?.sandboxName ?? "");
+        return bound.length === n ? bound : undefined;
+      },
+      60_000,
+    );
+    expect(new Set(held).size).toBe(n);
+    for (const name of held) expect(warm.has(name)).toBe(true);
+    const refilled = await poolReady("burst", n);
+    expect(refilled.status?.readyReplicas).toBe(n);
+    const now = new Set((await members("burst")).map((s) => s.metadata.name));
+    for (const name of held) expect(now.has(name)).toBe(false);
+  }, 120_000);
+
   test("kubectl scale resizes the pool both ways", async () => {
     await apply(pool(ns, "scaled", 1));
     await poolReady("scaled", 1);

@@ -144,6 +144,7 @@ export function createControllerSet(opts: ControllerSetOptions): ControllerSet {
     agentSession: createAgentSessionReconciler(context),
     runtime: createAgentRuntimeReconciler(context),
   };
+  if (opts.metrics) exportRateLimitStats(opts.metrics, client);
   const reconcileTotal = opts.metrics?.counter(
     "agentland_controller_reconcile_total",
     "Reconciles by controller and result.",
@@ -202,4 +203,31 @@ export function createControllerSet(opts: ControllerSetOptions): ControllerSet {
       await context.events.flush();
     },
   };
+}
+
+const exported = new WeakSet<MetricsRegistry>();
+
+/**
+ * The kube client's own limit (qps/burst) as metrics, once per registry: requests queued on this side never
+ * reach the apiserver's metrics, so a burst slowed here would otherwise look like a slow apiserver.
+ */
+function exportRateLimitStats(metrics: MetricsRegistry, client: KubeClient): void {
+  if (exported.has(metrics)) return;
+  exported.add(metrics);
+  metrics.gauge(
+    "agentland_kube_client_requests",
+    "Requests this process sent to the apiserver since it started, by whether the client-side limit delayed them.",
+    () => {
+      const { taken, delayed } = client.rateLimitStats();
+      return [
+        [{ delayed: "false" }, taken - delayed],
+        [{ delayed: "true" }, delayed],
+      ];
+    },
+  );
+  metrics.gauge(
+    "agentland_kube_client_rate_limit_wait_seconds",
+    "Time requests waited for the client-side limit (kube-qps, kube-burst) since the process started.",
+    () => [[{}, client.rateLimitStats().delayedMs / 1000]],
+  );
 }
