@@ -7,8 +7,9 @@
  * under pressure. The cap makes the budget follow the apiserver: at 10 ms a request it admits dozens a
  * second, at a second a request (an overloaded machine) a handful — in a burst of 200 claims the
  * apiserver's capacity goes to binding them, not to 200 "Bound" events. And they
- * wait a moment (default 250 ms) before they are sent, so the event a reconcile records never competes with
- * the status write that same reconcile is making: a person reading `kubectl describe` cannot tell.
+ * wait a moment (default 1 s) before they are sent, so the event a reconcile records never competes with
+ * the status writes that same session still needs (claim, session, its first run — a second on a busy
+ * machine): a person reading `kubectl describe` cannot tell.
  */
 import type { CoreV1Event } from "@kubernetes/client-node";
 import type { KubeClient } from "../../kube/kube-client";
@@ -43,7 +44,7 @@ export interface EventRecorderOptions {
   readonly now: () => number;
   readonly random: () => number;
   readonly maxInFlight?: number;
-  /** How long an event waits before it is sent (default 250 ms). */
+  /** How long an event waits before it is sent (default 1 s). */
   readonly delayMs?: number;
   /** Sustained events per second, and how many may go at once above that. */
   readonly qps?: number;
@@ -61,7 +62,7 @@ export function createEventRecorder(opts: EventRecorderOptions): EventRecorder {
   const waiting: Wire<CoreV1Event>[] = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
   const max = opts.maxInFlight ?? 8;
-  const delayMs = opts.delayMs ?? 250;
+  const delayMs = opts.delayMs ?? 1_000;
   const qps = opts.qps ?? 10;
   const burst = opts.burst ?? 50;
   const monotonic = opts.monotonic ?? (() => performance.now());
