@@ -18,6 +18,7 @@ import { createContextRegistry } from "./contexts/context-registry";
 import { createExecutor } from "./exec/executor";
 import type { SpawnedChild } from "./exec/interpreter";
 import type { RuntimeKind, RuntimePaths } from "./exec/languages";
+import { createOomCounter } from "./exec/oom-counter";
 import { createOrphanReaper } from "./exec/orphan-reaper";
 import { createRunLimiter } from "./exec/run-limiter";
 import { baseEnv } from "./exec/sandbox-env";
@@ -136,6 +137,10 @@ function createExecution(settings: KorokdStartSettings, log: Logger) {
     log,
   });
   const track = (child: SpawnedChild) => reaper.track(child);
+  const oom = createOomCounter();
+  log.info("oom kills counted", {
+    source: oom.source ?? "nowhere: out-of-memory kills show as exit 137 only",
+  });
   const env = baseEnv(workspace);
   const available = (Object.keys(runtimes) as RuntimeKind[]).filter((r) => runtimes[r]);
   const pool = createWarmPool({
@@ -156,6 +161,7 @@ function createExecution(settings: KorokdStartSettings, log: Logger) {
     killGraceMs: settings["kill-grace"],
     clock: systemClock,
     onSpawn: track,
+    oom,
   });
   const executor = createExecutor({
     pool,
@@ -164,6 +170,7 @@ function createExecution(settings: KorokdStartSettings, log: Logger) {
     dirs,
     outputLimitBytes: settings["output-limit-bytes"],
     killGraceMs: settings["kill-grace"],
+    oom,
     afterRun: () => reaper.poke(),
   });
   const stop = async () => {

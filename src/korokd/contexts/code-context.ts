@@ -4,6 +4,7 @@
  * does not stop within the grace, the interpreter is replaced (state is lost, the context lives on).
  */
 import type { SpawnedChild } from "../exec/interpreter";
+import { type OomCounter, watchOom } from "../exec/oom-counter";
 import { createOutputCapture } from "../exec/output-capture";
 import { createOutputSink } from "../exec/output-sink";
 import { signalGroup, terminateTree } from "../exec/process-tree";
@@ -23,6 +24,7 @@ export interface CodeContextOptions {
   readonly killGraceMs: number;
   readonly createdAt: string;
   readonly onSpawn: (child: SpawnedChild) => void;
+  readonly oom: OomCounter;
 }
 
 export interface CellRequest {
@@ -126,6 +128,7 @@ class InterpreterContext implements CodeContext {
       stderr: createOutputSink(stderr, "stderr", request.onOutput),
     });
     this.running = cell;
+    const oom = watchOom(this.options.oom);
     const watch = watchCell(request, async () => {
       if (!(await this.interruptRunning()) && this.current === worker) await this.replace();
     });
@@ -139,6 +142,8 @@ class InterpreterContext implements CodeContext {
         stderr: stderr.text(),
         duration_ms: roundMs(performance.now() - started),
         timed_out: watch.timedOut,
+        // Only an interpreter that died can have been OOM-killed; the context then has a fresh one.
+        oom_killed: outcome.died && oom.killed(outcome.status),
         truncated: { stdout: stdout.truncated, stderr: stderr.truncated },
       };
     } finally {

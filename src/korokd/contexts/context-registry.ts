@@ -6,6 +6,7 @@
 import type { Clock } from "../clock";
 import type { SpawnedChild } from "../exec/interpreter";
 import type { RuntimePaths } from "../exec/languages";
+import type { OomCounter } from "../exec/oom-counter";
 import { type Env, sandboxEnv } from "../exec/sandbox-env";
 import { KorokdError } from "../korokd-error";
 import { bunDriverArgv } from "./bun-driver";
@@ -22,6 +23,7 @@ export interface ContextRegistryOptions {
   readonly killGraceMs: number;
   readonly clock: Clock;
   readonly onSpawn: (child: SpawnedChild) => void;
+  readonly oom: OomCounter;
 }
 
 export interface ContextRegistry {
@@ -71,6 +73,7 @@ export function createContextRegistry(options: ContextRegistryOptions): ContextR
         killGraceMs: options.killGraceMs,
         createdAt: new Date(options.clock.now()).toISOString(),
         onSpawn: options.onSpawn,
+        oom: options.oom,
       });
       contexts.set(context.id, context);
       return context;

@@ -8,6 +8,7 @@ import type { ContextRegistry } from "../contexts/context-registry";
 import { KorokdError } from "../korokd-error";
 import type { InterpreterDirs } from "./interpreter";
 import { type Language, runtimeOf } from "./languages";
+import type { OomCounter } from "./oom-counter";
 import type { RunLimiter } from "./run-limiter";
 import { runOneShot } from "./run-one-shot";
 import type { OutputListener, RunResult } from "./run-result";
@@ -41,6 +42,7 @@ export interface ExecutorOptions {
   readonly dirs: InterpreterDirs;
   readonly outputLimitBytes: number;
   readonly killGraceMs: number;
+  readonly oom: OomCounter;
   /** Called after each one-shot run (the orphan reaper looks for leftovers then). */
   readonly afterRun: () => void;
 }
@@ -112,6 +114,7 @@ async function runFresh(request: ExecuteRequest, controls: RunControls, options:
         killGraceMs: options.killGraceMs,
       },
       signal: controls.signal,
+      oom: options.oom,
       ...(controls.onOutput ? { onOutput: controls.onOutput } : {}),
     });
   } finally {

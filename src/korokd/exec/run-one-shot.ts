@@ -10,6 +10,7 @@ import {
   removeProgramFile,
 } from "./interpreter";
 import type { Language } from "./languages";
+import { type OomCounter, watchOom } from "./oom-counter";
 import { createOutputCapture } from "./output-capture";
 import { createOutputSink } from "./output-sink";
 import { signalGroup, terminateTree } from "./process-tree";
@@ -25,6 +26,7 @@ export interface OneShotRun {
   /** Aborted when the client goes away or korokd shuts down: the run is killed. */
   readonly signal: AbortSignal;
   readonly onOutput?: OutputListener;
+  readonly oom: OomCounter;
 }
 
 /** How long output pipes may stay open after the tree was killed (a setsid'd escapee holding them). */
@@ -39,6 +41,7 @@ export async function runOneShot(run: OneShotRun): Promise<RunResult> {
     pumpOutput(proc.stderr, createOutputSink(stderr, "stderr", run.onOutput)),
   ];
   const guard = guardRun(proc.pid, run.limits, run.signal);
+  const oom = watchOom(run.oom);
   const started = performance.now();
   let file: string | undefined;
   let duration = 0;
@@ -54,12 +57,14 @@ export async function runOneShot(run: OneShotRun): Promise<RunResult> {
     await settle(pumps);
     await removeProgramFile(file).catch(() => {});
   }
+  const exitCode = exitCodeOf(proc);
   return {
-    exit_code: exitCodeOf(proc),
+    exit_code: exitCode,
     stdout: stdout.text(),
     stderr: stderr.text(),
     duration_ms: roundMs(duration),
     timed_out: guard.timedOut,
+    oom_killed: oom.killed(exitCode),
     truncated: { stdout: stdout.truncated, stderr: stderr.truncated },
   };
 }
