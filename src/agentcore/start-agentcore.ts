@@ -12,10 +12,13 @@ import { createLogger } from "../log/logger";
 import { createMetricsRegistry } from "../metrics/metrics-registry";
 import { createActivityRecorder } from "./gc/activity-recorder";
 import { type SessionGc, startSessionGc } from "./gc/session-gc";
+import type { ControllerSet } from "./manager/controller-set";
 import { runControllersWhileLeading } from "./manager/start-controller-manager";
 import { createAgentcoreService } from "./rpc/agentcore-service";
 import { serveRpc } from "./rpc/serve-rpc";
+import { handOver } from "./sessions/hand-over";
 import { createSessionCache } from "./sessions/session-cache";
+import type { SessionKindInfo, SessionObject } from "./sessions/session-kinds";
 
 export interface RunningAgentcore extends RunningComponent {
   /** Connect/gRPC-Web over HTTP/1.1, `/healthz` and `/metrics`. */
@@ -72,11 +75,19 @@ export async function startAgentcore(
   const gcDeletions = metrics.counter("agentland_gc_deletions_total", "Sessions deleted by GC, by reason.");
 
   const now = options.now ?? (() => Date.now());
+  /** This replica's controllers while it leads: sessions it creates are handed to them directly. */
+  let leading: ControllerSet | undefined;
   const lifecycle = {
     client,
     cache,
     createTimeoutMs: settings["create-timeout"],
     log: (msg: string, fields?: Record<string, unknown>) => log.warn(msg, fields),
+    onCreated: (kind: SessionKindInfo, obj: SessionObject) => {
+      if (leading) handOver(leading, kind, obj);
+    },
+    onDeleted: (kind: SessionKindInfo, obj: SessionObject) => {
+      if (leading) handOver(leading, kind, obj, true);
+    },
   };
   const service = createAgentcoreService({
     ...lifecycle,
@@ -106,7 +117,11 @@ export async function startAgentcore(
     const done = (async () => {
       await previous;
       if (stop.signal.aborted) return;
-      await runControllersWhileLeading({ client, settings, log, metrics, identity }, stop.signal).done;
+      const running = runControllersWhileLeading({ client, settings, log, metrics, identity }, stop.signal);
+      leading = running.set;
+      await running.done.finally(() => {
+        if (leading === running.set) leading = undefined;
+      });
     })();
     term = { stop, done };
   };

@@ -22,6 +22,14 @@ export interface SessionLifecycleDeps {
   readonly cache: SessionCache;
   readonly createTimeoutMs: number;
   readonly log: (msg: string, fields?: Record<string, unknown>) => void;
+  /**
+   * Called with each session CR as the apiserver accepted it, before waiting for it to become Ready. The
+   * replica leading hands it to its own session controller, which then starts on it at once instead of
+   * one watch delivery later; the watch brings the same object to the leader either way.
+   */
+  readonly onCreated?: (kind: SessionKindInfo, obj: SessionObject) => void;
+  /** Called after this replica deleted a session, so a leader that was handed it forgets it as well. */
+  readonly onDeleted?: (kind: SessionKindInfo, obj: SessionObject) => void;
 }
 
 export interface CreateRequest {
@@ -46,13 +54,15 @@ export async function createSession(deps: SessionLifecycleDeps, req: CreateReque
     spec: req.spec,
   });
   const resource = deps.client.resource(req.kind.resource);
+  let created: SessionObject;
   try {
-    await resource.create(object, { namespace: req.namespace, signal: req.signal });
+    created = await resource.create(object, { namespace: req.namespace, signal: req.signal });
   } catch (err) {
     if (isInvalid(err))
       throw new AgentcoreError("invalid_argument", (err as KubeError).message, { cause: err });
     throw new AgentcoreError("unavailable", "could not create the session", { cause: err });
   }
+  deps.onCreated?.(req.kind, created);
   const timeout = AbortSignal.timeout(deps.createTimeoutMs);
   let last: Readiness | undefined;
   try {
@@ -75,7 +85,7 @@ export async function createSession(deps: SessionLifecycleDeps, req: CreateReque
     }
     return settled.obj;
   } catch (err) {
-    await deleteQuietly(deps, req.kind, req.namespace, name);
+    await deleteQuietly(deps, req.kind, created);
     throw explainCreateFailure(err, req.signal, last);
   }
 }
@@ -105,17 +115,14 @@ function explainCreateFailure(err: unknown, caller: AbortSignal, last: Readiness
   });
 }
 
-async function deleteQuietly(
-  deps: SessionLifecycleDeps,
-  kind: SessionKindInfo,
-  namespace: string,
-  name: string,
-) {
+async function deleteQuietly(deps: SessionLifecycleDeps, kind: SessionKindInfo, obj: SessionObject) {
+  const { name = "", namespace } = obj.metadata;
   try {
     await deps.client.resource(kind.resource).delete(name, { namespace, propagationPolicy: "Background" });
+    deps.onDeleted?.(kind, obj);
   } catch (err) {
-    if (!isNotFound(err))
-      deps.log("cleanup of a failed session failed; GC will retry", { name, namespace, err: String(err) });
+    if (isNotFound(err)) deps.onDeleted?.(kind, obj);
+    else deps.log("cleanup of a failed session failed; GC will retry", { name, namespace, err: String(err) });
   }
 }
 
@@ -134,6 +141,7 @@ export async function deleteSession(
       ...(uid ? { preconditions: { uid } } : {}),
       signal,
     });
+    deps.onDeleted?.(kind, obj);
   } catch (err) {
     if (isNotFound(err)) return;
     if (err instanceof KubeError && err.code === 409) return; // replaced by a newer object of that name: not ours
