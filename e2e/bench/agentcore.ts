@@ -1,7 +1,8 @@
 /**
  * `bun run bench agentcore`: CreateCodeInterpreter against a warm pool (real agentcore with its controllers,
- * real korokd pods on the host-process node), and the unary RPC overhead of AgentCore's gRPC path against a
- * raw HTTP POST to a bare Bun server, side by side in the same run.
+ * real korokd pods on the host-process node), answered by the leader and by a standby replica, and the
+ * unary RPC overhead of AgentCore's gRPC path against a raw HTTP POST to a bare Bun server, side by side
+ * in the same run.
  */
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
@@ -23,6 +24,8 @@ import { CONFIG_MAPS } from "../../src/kube/resources";
 
 const POOL = 8;
 const CREATES = 24;
+/** Creates answered by a standby replica (the request reaches the leader only through the watch). */
+const FOLLOWER_CREATES = 12;
 const RPC_CALLS = 1_000;
 
 const pct = (xs: number[], p: number) => {
@@ -97,6 +100,15 @@ const agentcore = await startTestAgentcore(
   },
 );
 const rpc = createClient(AgentCoreService, createGrpcTransport({ baseUrl: agentcore.url }));
+for (const deadline = Date.now() + 30_000; !agentcore.isLeader(); await Bun.sleep(50)) {
+  if (Date.now() > deadline) throw new Error("agentcore did not take the lease");
+}
+const standby = await startTestAgentcore(
+  ns,
+  ["--create-timeout=30s", "--code-interpreter-pool=code-interpreter"],
+  { controllers: true },
+);
+const followerRpc = createClient(AgentCoreService, createGrpcTransport({ baseUrl: standby.url }));
 const bare = Bun.serve({
   hostname: "127.0.0.1",
   port: 0,
@@ -105,6 +117,7 @@ const bare = Bun.serve({
 try {
   await waitAvailable(ns, POOL, 120_000);
   const create: number[] = [];
+  const followerCreate: number[] = [];
   const floor: number[] = [];
   const cmWatch = await watcher(configMaps, ns);
   const stageNames = ["ci created", "claim created", "sandbox adopted", "ci status Ready"] as const;
@@ -127,16 +140,19 @@ try {
   const answered: Array<{ id: string; t0: number }> = [];
   const load = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
   let warm = 0;
-  for (let i = 0; i < CREATES; i++) {
+  for (let i = 0; i < CREATES + FOLLOWER_CREATES; i++) {
+    // Every third create goes to the standby replica, the others to the leader.
+    const viaFollower = i % 3 === 2;
+    const via = viaFollower ? followerRpc : rpc;
     // Measure the warm path on its own: the pool is full again (the previous create's refill is done).
     await waitAvailable(ns, POOL, 60_000);
     await Bun.sleep(50);
     const t0 = performance.now();
-    const { session } = await rpc.createCodeInterpreter({ principal: "bench", options: { namespace: ns } });
-    create.push(performance.now() - t0);
+    const { session } = await via.createCodeInterpreter({ principal: "bench", options: { namespace: ns } });
+    (viaFollower ? followerCreate : create).push(performance.now() - t0);
     if (session?.warm) warm++;
-    answered.push({ id: session?.id ?? "", t0 });
-    await rpc.deleteSession({ principal: "bench", id: session?.id ?? "", namespace: ns });
+    if (!viaFollower) answered.push({ id: session?.id ?? "", t0 });
+    await via.deleteSession({ principal: "bench", id: session?.id ?? "", namespace: ns });
     // The floor, in the same conditions: one apiserver write and its watch event.
     const name = `floor-${i}`;
     const t1 = performance.now();
@@ -163,11 +179,14 @@ try {
     raw.push(performance.now() - t);
   }
   console.log(
-    `\nagentcore benchmark (${CREATES} warm creates against a pool of ${POOL}; ${RPC_CALLS} unary calls each)`,
+    `\nagentcore benchmark (${CREATES} + ${FOLLOWER_CREATES} warm creates against a pool of ${POOL}; ${RPC_CALLS} unary calls each)`,
   );
   console.log("| measurement | p50 ms | p99 ms |\n|---|---:|---:|");
   console.log(
-    `| CreateCodeInterpreter, warm pool | ${pct(create, 50).toFixed(2)} | ${pct(create, 99).toFixed(2)} |`,
+    `| CreateCodeInterpreter, warm pool (leader replica) | ${pct(create, 50).toFixed(2)} | ${pct(create, 99).toFixed(2)} |`,
+  );
+  console.log(
+    `| CreateCodeInterpreter, warm pool (standby replica) | ${pct(followerCreate, 50).toFixed(2)} | ${pct(followerCreate, 99).toFixed(2)} |`,
   );
   console.log(
     `| unary RPC (ListSessions over gRPC/HTTP2) | ${pct(grpc, 50).toFixed(3)} | ${pct(grpc, 99).toFixed(3)} |`,
@@ -178,7 +197,7 @@ try {
   for (const [name, xs] of stages) {
     if (xs.length === 0) continue;
     console.log(
-      `| … stage seen by the bench's watch: ${name} (${xs.length}/${CREATES}) | ${pct(xs, 50).toFixed(2)} | ${pct(xs, 99).toFixed(2)} |`,
+      `| … leader creates, stage seen by the bench's watch: ${name} (${xs.length}/${CREATES}) | ${pct(xs, 50).toFixed(2)} | ${pct(xs, 99).toFixed(2)} |`,
     );
   }
   console.log(
@@ -186,18 +205,21 @@ try {
   );
   console.log(`load average at the start of the creates: ${load}`);
   console.log(
-    `warm hits ${warm}/${CREATES}; RPC overhead ratio p50 ${(pct(grpc, 50) / pct(raw, 50)).toFixed(2)}x\n`,
+    `warm hits ${warm}/${CREATES + FOLLOWER_CREATES}; RPC overhead ratio p50 ${(pct(grpc, 50) / pct(raw, 50)).toFixed(2)}x\n`,
   );
   metric("create_warm_p50", pct(create, 50));
   metric("create_warm_p99", pct(create, 99));
+  metric("create_warm_standby_p50", pct(followerCreate, 50));
+  metric("create_warm_standby_p99", pct(followerCreate, 99));
   metric("create_warm_floor_p50", pct(floor, 50));
   metric("create_warm_floor_ratio_p50", pct(create, 50) / pct(floor, 50), "ratio");
-  metric("warm_hit_ratio", warm / CREATES, "ratio");
+  metric("warm_hit_ratio", warm / (CREATES + FOLLOWER_CREATES), "ratio");
   metric("rpc_unary_p50", pct(grpc, 50));
   metric("raw_http_p50", pct(raw, 50));
   metric("rpc_overhead_ratio_p50", pct(grpc, 50) / pct(raw, 50), "ratio");
 } finally {
   bare.stop(true);
+  await standby.stop(2_000);
   await agentcore.stop(2_000);
   await kubectl(["delete", "namespace", ns, "--wait=false"]);
 }
