@@ -76,10 +76,11 @@ describe("agentland on the real node", () => {
     expect(session).not.toBe("");
   });
 
-  test("a 2 GiB allocation in a 512 MiB sandbox is killed (exit 137) and the session keeps working", async () => {
+  test("a 2 GiB allocation in a 512 MiB sandbox is OOM-killed, reported as such, and the session keeps working", async () => {
     const first = await run("print('warm')");
+    expect(first.body["oom_killed"]).toBe(false);
     const oom = await run("b = bytearray(2 * 1024 ** 3)\nprint(len(b))", first.session);
-    expect(oom.body["exit_code"]).toBe(137);
+    expect(oom.body).toMatchObject({ exit_code: 137, oom_killed: true, timed_out: false });
     const after = await run("print('still here')", first.session);
     expect(String(after.body["stdout"]).trim()).toBe("still here");
   });
