@@ -75,6 +75,7 @@ export function startKorokd(settings: KorokdStartSettings): RunningKorokd {
       ? warmUp({
           jwks: auth.jwks,
           appWith: (verifier) => createApp({ ...appOptions, verifier }),
+          url: server.url,
           languages: exec.warmable,
           issuer: settings["token-issuer"],
           audience: auth.audience,

@@ -7,8 +7,9 @@
  *
  * Nothing of it is on the record. The token is signed by a throwaway key that only this function ever
  * holds, and checked by the same verifier code with its own key set and replay cache: the real key set
- * never trusts that key and the real replay cache never sees a jti. The requests go to a second server
- * on a loopback port serving the same app with that verifier, closed afterwards. The run executes
+ * never trusts that key and the real replay cache never sees a jti. Runs go to a second server on a
+ * loopback port serving the same app with that verifier, closed afterwards; the real server only gets a
+ * request without a token, which it refuses. The run executes
  * `pass` through the real executor, so the interpreter it used is replaced by a fresh pre-started one,
  * as after any run; the program goes over stdin and leaves no file, and no context is created.
  */
@@ -25,6 +26,11 @@ export interface WarmUpOptions {
   readonly jwks: JwksSource;
   /** Builds korokd's app around another verifier; everything else is the real one. */
   readonly appWith: (verifier: TokenVerifier) => Hono;
+  /**
+   * Korokd's own server: a request without a token goes there, so that app instance builds its router
+   * and runs its auth check once too. It is refused before anything else happens.
+   */
+  readonly url: string;
   /** Languages to run once (python, bash, sh), each in a pre-started interpreter the pool then replaces. */
   readonly languages: readonly string[];
   readonly issuer: string;
@@ -57,8 +63,7 @@ export async function warmUp(options: WarmUpOptions): Promise<boolean> {
     });
     try {
       const url = `http://127.0.0.1:${server.port}`;
-      // Without a token first: the refusal path, and a request that never reaches the executor.
-      await execute(url, undefined, { language: "python", code: "" }, 401, options.signal);
+      await execute(options.url, undefined, { language: "python", code: "" }, 401, options.signal);
       for (const language of options.languages) {
         const body = { language, code: NO_OP[language] ?? "", timeout_ms: RUN_TIMEOUT_MS };
         await execute(url, await signer.mint(), body, 200, options.signal);
