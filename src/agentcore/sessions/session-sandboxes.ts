@@ -115,9 +115,17 @@ function heldSandbox(w: Watched, session: SessionObject): Held | undefined {
   if (claim) {
     if (!isControlledBy(claim, session) || claim.metadata.deletionTimestamp) return undefined;
     const uid = claim.metadata.uid;
-    const sandbox = w.sandboxes
+    const live = w.sandboxes
       .byIndex(CLAIM_NAME_INDEX, name)
-      .find((s) => uid !== undefined && s.spec?.claimRef?.uid === uid && !s.metadata.deletionTimestamp);
+      .filter((s) => uid !== undefined && s.spec?.claimRef?.uid === uid && !s.metadata.deletionTimestamp);
+    // The one the claim's status names; before that status, only an unambiguous one (of two, left by a
+    // cold create racing an adoption, the claim controller keeps one and releases the other).
+    const named = claim.status?.sandboxName;
+    const sandbox = named
+      ? live.find((s) => s.metadata.name === named)
+      : live.length === 1
+        ? live[0]
+        : undefined;
     held = sandbox && { sandbox, claim };
   } else {
     const direct = w.sandboxes.get(`${namespace}/${name}`);
