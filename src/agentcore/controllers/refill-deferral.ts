@@ -24,8 +24,8 @@ import { INDEX } from "./object-cache";
 import { parsedOrUndefined } from "./parse-cached";
 import { cachedTemplateHash } from "./pool-template";
 
-/** How often a deferred refill looks again while claims are binding. */
-export const REFILL_RECHECK_MS = 50;
+/** How often a deferred refill looks again while claims are binding (each adoption wakes it sooner). */
+export const REFILL_RECHECK_MS = 250;
 /** The longest a refill waits for claims that make no progress, or for a burst to end. */
 export const REFILL_MAX_DEFER_MS = 5_000;
 /** How long a pool must see no adoption after a burst before it refills. */
