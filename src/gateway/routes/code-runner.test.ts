@@ -16,7 +16,7 @@ beforeAll(async () => {
     korokds: 2,
     agents: 0,
     gatewayArgs: ["--max-sessions-per-principal=3", "--run-body-limit-bytes=65536"],
-    principals: ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan"],
+    principals: ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy"],
   });
 }, 120_000);
 
@@ -185,6 +185,55 @@ describe("code runner", () => {
       "timeout_ms",
     );
     expect(await sessionCount()).toBe(before);
+  });
+
+  test("a run in an existing session (the gateway's fast path) answers bad requests as a new run does", async () => {
+    const first = await run({ language: "python", code: "print(1)" }, { as: "judy" });
+    expect(first.status).toBe(200);
+    const session = first.headers.get("x-agentland-session") as string;
+    const noKey = await fetch(`${stack.gateway.url}/api/code-runner/run`, {
+      method: "POST",
+      headers: { "x-agentland-session": session, "x-request-id": "trace-run-1" },
+      body: JSON.stringify({ language: "python", code: "print(1)" }),
+    });
+    expect(noKey.status).toBe(401);
+    expect(((await noKey.json()) as { error: { code: string; request_id: string } }).error).toMatchObject({
+      code: "api_key_missing",
+      request_id: "trace-run-1",
+    });
+    const big = await run(
+      { language: "python", code: `print("${"x".repeat(70_000)}")` },
+      { as: "judy", session },
+    );
+    expect(big.status).toBe(413);
+    const chunked = await call("/api/code-runner/run", {
+      method: "POST",
+      as: "judy",
+      sessionId: session,
+      body: new Blob(['{"language":"python","code":"', "y".repeat(70_000), '"}']).stream(),
+    });
+    expect(chunked.status).toBe(413);
+    const malformed = await run('{"language": "python", "code": ', { as: "judy", session });
+    expect(((await malformed.json()) as { error: { code: string } }).error.code).toBe("invalid_json");
+    const badTimeout = await run(
+      { language: "python", code: "1", timeout_ms: "soon" },
+      { as: "judy", session },
+    );
+    expect(badTimeout.status).toBe(400);
+    expect(((await badTimeout.json()) as { error: { message: string } }).error.message).toContain(
+      "timeout_ms",
+    );
+    const ok = await run(
+      { language: "python", code: "print(6*7)" },
+      { as: "judy", session, headers: { "x-request-id": "trace-run-2" } },
+    );
+    expect(ok.headers.get("x-request-id")).toBe("trace-run-2");
+    expect(ok.headers.get("x-agentland-session")).toBe(session);
+    expect(((await ok.json()) as { stdout: string }).stdout).toBe("42\n");
+    const metrics = await (await fetch(`${stack.gateway.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /agentland_gateway_requests_total\{route="\/api\/code-runner\/run",method="POST",status="413"\} [1-9]/,
+    );
   });
 
   test("korokd's own errors reach the client with its code and the request id", async () => {

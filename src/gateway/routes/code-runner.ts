@@ -10,7 +10,7 @@ import type { GatewayEnv } from "../gateway-env";
 import { GatewayError } from "../gateway-error";
 import { relayedErrorResponse } from "../on-error";
 import { fieldValue } from "../proxy/proxy-headers";
-import { proxyToSession, type UpstreamAnswer } from "../proxy/proxy-to-session";
+import { type ClientRequest, proxyToSession, type UpstreamAnswer } from "../proxy/proxy-to-session";
 import { clientRequest } from "./client-request";
 import { readJsonBody, readLimitedBody } from "./read-json-body";
 import { type RouteDeps, SESSION_HEADER } from "./route-deps";
@@ -18,6 +18,8 @@ import { RunBody } from "./run-body";
 
 /** Extra time over a run's own timeout before the gateway gives up waiting for korokd's answer. */
 const RUN_DEADLINE_MARGIN_MS = 10_000;
+/** The metrics label of `/run` (the pattern Hono's route matching gives it). */
+export const RUN_ROUTE = "/api/code-runner/run";
 /** Korokd's context API: `/`, `/:id`, `/:id/interrupt`, `/:id/restart` — nothing else is passed on. */
 const CONTEXT_PATH =
   /^\/api\/code-runner\/contexts((?:\/[A-Za-z0-9_-]{1,128}(?:\/(?:interrupt|restart))?)?)\/?$/;
@@ -28,28 +30,7 @@ export function codeRunnerRoutes(deps: RouteDeps): Hono<GatewayEnv> {
   app.post("/run", async function runCode(c) {
     const body = await readJsonBody(c.req.raw, RunBody, deps.runBodyLimitBytes);
     const session = await codeSession(c, deps, true);
-    const streaming = c.req.header("accept")?.includes("text/event-stream") === true;
-    const headers = new Headers({
-      "content-type": "application/json",
-      accept: streaming ? "text/event-stream" : "application/json",
-    });
-    const runDeadline = (body.timeout_ms ?? 0) + RUN_DEADLINE_MARGIN_MS;
-    const answer = await proxyToSession(
-      clientRequest(c),
-      session,
-      {
-        pathAndQuery: "/api/execute",
-        method: "POST",
-        body: JSON.stringify(body),
-        headers,
-        firstByteTimeoutMs: streaming
-          ? deps.upstreamTimeoutMs
-          : Math.max(deps.upstreamTimeoutMs, runDeadline),
-        route: "/api/code-runner/run",
-      },
-      deps,
-    );
-    return korokdAnswer(c, answer, session);
+    return runInSession(clientRequest(c), session, body, deps);
   });
 
   app.on(["GET", "POST", "DELETE"], ["/contexts", "/contexts/*"], async function contextsPassThrough(c) {
@@ -74,10 +55,42 @@ export function codeRunnerRoutes(deps: RouteDeps): Hono<GatewayEnv> {
       },
       deps,
     );
-    return korokdAnswer(c, answer, session);
+    return korokdAnswer(answer, session, c.get("requestId"));
   });
 
   return app;
+}
+
+/**
+ * A validated run in its session: korokd's answer, JSON or (with `Accept: text/event-stream`) SSE. Shared
+ * by the Hono route and the fast path.
+ */
+export async function runInSession(
+  client: ClientRequest,
+  session: Session,
+  body: RunBody,
+  deps: RouteDeps,
+): Promise<Response> {
+  const streaming = client.raw.headers.get("accept")?.includes("text/event-stream") === true;
+  const headers = new Headers({
+    "content-type": "application/json",
+    accept: streaming ? "text/event-stream" : "application/json",
+  });
+  const runDeadline = (body.timeout_ms ?? 0) + RUN_DEADLINE_MARGIN_MS;
+  const answer = await proxyToSession(
+    client,
+    session,
+    {
+      pathAndQuery: "/api/execute",
+      method: "POST",
+      body: JSON.stringify(body),
+      headers,
+      firstByteTimeoutMs: streaming ? deps.upstreamTimeoutMs : Math.max(deps.upstreamTimeoutMs, runDeadline),
+      route: RUN_ROUTE,
+    },
+    deps,
+  );
+  return korokdAnswer(answer, session, client.requestId);
 }
 
 /** The session named by the header, or (when allowed) a new one. */
@@ -93,11 +106,7 @@ async function codeSession(c: Context<GatewayEnv>, deps: RouteDeps, mayCreate: b
   return session;
 }
 
-async function korokdAnswer(
-  c: Context<GatewayEnv>,
-  answer: UpstreamAnswer,
-  session: Session,
-): Promise<Response> {
+async function korokdAnswer(answer: UpstreamAnswer, session: Session, requestId: string): Promise<Response> {
   const { upstream } = answer;
   if (upstream.status === 401 || upstream.status === 403) {
     answer.discard();
@@ -127,7 +136,7 @@ async function korokdAnswer(
       message: typeof error?.message === "string" ? error.message : "the sandbox reported an error",
       retryAfter: fieldValue(upstream.headers, "retry-after"),
     },
-    c.get("requestId"),
+    requestId,
     session.id,
   );
 }

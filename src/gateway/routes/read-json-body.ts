@@ -10,6 +10,9 @@ export async function readLimitedBody(request: Request, limitBytes: number): Pro
   const tooLarge = () => new GatewayError("body_too_large", `the request body exceeds ${limitBytes} bytes`);
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limitBytes) throw tooLarge();
+  // A declared length within the limit bounds what the server accepts: read it in one native call
+  // (streaming it chunk by chunk costs a promise per chunk on the hottest route).
+  if (declared !== null) return request.bytes();
   if (request.body === null) return new Uint8Array(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
