@@ -5,9 +5,8 @@
  *   - one-shot python through korokd (pre-started interpreter, and cold with a request env) vs. spawning
  *     `python3 -c` directly;
  *   - idle RSS of the compiled executable, as built by the project and with --splitting;
- *   - the first one-shot run on a freshly started korokd vs. that process's later runs, with and without
- *     the warm-up korokd does before reporting ready, over several fresh processes (a pool pod's first
- *     claim is exactly that first run).
+ *   - the first request on a freshly started korokd vs. that process's later ones, with and without the
+ *     warm-up korokd does before reporting ready (see korokd-first-request.ts).
  * Tokens are minted before each timed loop, so the numbers show korokd's cost (verification included),
  * not the client's signing. Bounded: a few thousand requests, well under a minute.
  */
@@ -23,20 +22,15 @@ import {
   spawnKorokd,
   type TestKeys,
 } from "../../src/korokd/korokd-test-kit";
+import { measureFirstRequests, reportFirstRequests } from "./korokd-first-request";
 
 const PYTHON = "/usr/bin/python3";
-const CONTEXT_RUNS = 1500;
+const CONTEXT_RUNS = 1000;
 const CONTEXT_WARMUP = 300;
 const ONE_SHOT_RUNS = 60;
 const ONE_SHOT_WARMUP = 5;
 /** Pause between one-shot runs, as between an agent's calls; lets the next interpreter finish booting. */
 const ONE_SHOT_GAP_MS = 30;
-/** Fresh korokd processes per warm-up setting, and the runs after the first one in each. */
-const FRESH_PROCESSES = 6;
-const LATER_RUNS = 10;
-/** A pool pod sits ready for a while before its claim; its pre-started interpreter has booted by then. */
-const IDLE_BEFORE_CLAIM_MS = 500;
-
 interface Row {
   readonly name: string;
   readonly p50: number;
@@ -195,101 +189,6 @@ function childrenRssKiB(parent: number): number {
   return total;
 }
 
-/** Waits for /health as the kubelet's readiness probe would, on connections that are then closed. */
-async function waitReady(url: string): Promise<void> {
-  const deadline = performance.now() + 20_000;
-  while (performance.now() < deadline) {
-    const ok = await fetch(`${url}/health`, { keepalive: false }).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return;
-    await Bun.sleep(10);
-  }
-  throw new Error(`korokd at ${url} never became ready`);
-}
-
-interface FirstRun {
-  readonly first: number;
-  /** Median of the same process's later runs. */
-  readonly later: number;
-  /** From spawn to ready (warm-up included). */
-  readonly readyMs: number;
-}
-
-/** One fresh korokd: ready, idle, then its first `print(1+1)` on a new connection, then later runs. */
-async function freshProcess(exe: string, keys: TestKeys, dir: string, warmUp: boolean): Promise<FirstRun> {
-  const minted = await tokens(keys.key, LATER_RUNS + 1);
-  const flags = { "workspace-dir": join(dir, "ws"), "scratch-dir": dir, "log-level": "warn" };
-  const t0 = performance.now();
-  const korokd = await spawnKorokd(
-    keys,
-    { ...flags, "python-path": PYTHON, "warm-up": String(warmUp) },
-    { executable: exe },
-  );
-  try {
-    await waitReady(korokd.url);
-    const readyMs = performance.now() - t0;
-    await Bun.sleep(IDLE_BEFORE_CLAIM_MS);
-    const body = { language: "python", code: "print(1+1)" };
-    const samples: number[] = [];
-    for (const token of minted) {
-      const start = performance.now();
-      const result = await execute(korokd.url, token, body);
-      samples.push(performance.now() - start);
-      if (result["stdout"] !== "2\n") throw new Error(`fresh korokd answered ${JSON.stringify(result)}`);
-      await Bun.sleep(ONE_SHOT_GAP_MS);
-    }
-    const later = samples.slice(1).sort((a, b) => a - b);
-    return { first: samples[0] as number, later: percentile(later, 50), readyMs };
-  } finally {
-    await korokd.stop();
-  }
-}
-
-/** Alternates warm-up on and off process by process, so load changes hit both alike. */
-async function firstRuns(exe: string, keys: TestKeys, dir: string) {
-  const runs = { on: [] as FirstRun[], off: [] as FirstRun[] };
-  for (let i = 0; i < FRESH_PROCESSES; i++) {
-    for (const warmUp of i % 2 === 0 ? [true, false] : [false, true]) {
-      runs[warmUp ? "on" : "off"].push(await freshProcess(exe, keys, dir, warmUp));
-    }
-  }
-  const p50 = (xs: readonly FirstRun[], pick: (r: FirstRun) => number) =>
-    percentile(
-      xs.map(pick).sort((a, b) => a - b),
-      50,
-    );
-  const summary = (xs: readonly FirstRun[]) => ({
-    first: p50(xs, (r) => r.first),
-    later: p50(xs, (r) => r.later),
-    ready: p50(xs, (r) => r.readyMs),
-  });
-  return { on: summary(runs.on), off: summary(runs.off) };
-}
-
-function printFirstRuns(r: Awaited<ReturnType<typeof firstRuns>>) {
-  console.log(
-    `\n| fresh korokd (${FRESH_PROCESSES} processes each) | first run p50 ms | later runs p50 ms | first/later | spawn→ready p50 ms |\n|---|---:|---:|---:|---:|`,
-  );
-  for (const [name, s] of [
-    ["warm-up before ready", r.on],
-    ["no warm-up (baseline)", r.off],
-  ] as const) {
-    console.log(
-      `| ${name} | ${s.first.toFixed(3)} | ${s.later.toFixed(3)} | ${(s.first / s.later).toFixed(2)}x | ${s.ready.toFixed(1)} |`,
-    );
-  }
-  metric("first_run_warmed_p50", r.on.first, "ms");
-  metric("first_run_later_warmed_p50", r.on.later, "ms");
-  metric("first_run_unwarmed_p50", r.off.first, "ms");
-  metric("first_run_later_unwarmed_p50", r.off.later, "ms");
-  metric("first_vs_later_warmed_ratio", r.on.first / r.on.later, "x");
-  metric("first_vs_later_unwarmed_ratio", r.off.first / r.off.later, "x");
-  metric("spawn_to_ready_warmed_p50", r.on.ready, "ms");
-  metric("spawn_to_ready_unwarmed_p50", r.off.ready, "ms");
-}
-
 function printTable(rows: readonly Row[]) {
   console.log("\n| measurement | p50 ms | p99 ms |\n|---|---:|---:|");
   for (const r of rows) console.log(`| ${r.name} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} |`);
@@ -347,7 +246,9 @@ async function main() {
         `pre-started interpreters (python, bun, bash, sh) take ${mib(warmKiB)} in their own processes`,
       );
 
-      printFirstRuns(await firstRuns(exe, keys, dir));
+      for (const [name, value, unit] of reportFirstRequests(await measureFirstRequests(exe, keys, dir))) {
+        metric(name, value, unit);
+      }
 
       metric("context_python_rtt_p50", py.p50, "ms");
       metric("context_python_rtt_p99", py.p99, "ms");
