@@ -194,19 +194,19 @@ describe("real node under gVisor (RuntimeClass gvisor: runsc shim, systrap platf
     expect(facts.cap_eff).toBe("0000000000000000");
     expect(facts.cap_prm).toBe("0000000000000000");
     expect(facts.no_new_privs).toBe("1");
-  });
+  }, 180_000);
 
   test("a 2 GiB allocation in a 256 MiB gVisor sandbox is killed by the pod's memory limit and reported as OOMKilled", async () => {
     const hog = "b = bytearray(2 * 1024 * 1024 * 1024)\nfor i in range(0, len(b), 4096): b[i] = 1";
     const t = await runToEnd(pod("gvisor-oom", hog, { memory: "256Mi", ...gvisor }));
     // The host's OOM killer takes the whole sandbox (gVisor's kernel), not one process inside it.
     expect(t.reason).toBe("OOMKilled");
-  });
+  }, 180_000);
 
   test("a fork bomb in a gVisor sandbox is stopped by the sandbox's memory limit and the node stays Ready", async () => {
     // gVisor's processes are tasks of its own kernel, not host processes: the pod's pids limit does not
     // see them, the memory limit of the sandbox does.
-    const t = await runToEnd(pod("gvisor-forkbomb", FORK_BOMB, { memory: "512Mi", ...gvisor }), 180_000);
+    const t = await runToEnd(pod("gvisor-forkbomb", FORK_BOMB, { memory: "256Mi", ...gvisor }), 180_000);
     expect(t.reason).toBe("OOMKilled");
     const after = await runToEnd(
       pod("gvisor-after-bomb", "open('/dev/termination-log','w').write('alive')", gvisor),
@@ -220,5 +220,5 @@ describe("real node under gVisor (RuntimeClass gvisor: runsc shim, systrap platf
       "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
     ]);
     expect(ready.stdout).toBe("True");
-  });
+  }, 300_000);
 });
