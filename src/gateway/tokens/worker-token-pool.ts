@@ -55,18 +55,19 @@ interface Entry {
 
 export function createWorkerTokenPool(opts: WorkerTokenPoolOptions): WorkerTokenPool {
   const entries = new Map<string, Entry>();
-  let worker: Worker | undefined = new Worker(new URL("./mint-worker.ts", import.meta.url).href);
+  let worker = startWorker(opts.log);
   let sentKid: string | undefined;
-  worker.unref();
-  post({ type: "init", issuer: opts.issuer, lifetimeMs: opts.lifetimeMs });
-  worker.onmessage = (event: MessageEvent<FromMintWorker>) => received(event.data);
-  worker.onerror = (event) => {
-    opts.log.warn("token minting worker failed, signing on the request loop", {
-      error: describeError(event.error ?? event.message),
-    });
-    worker?.terminate();
-    worker = undefined;
-  };
+  if (worker !== undefined) {
+    post({ type: "init", issuer: opts.issuer, lifetimeMs: opts.lifetimeMs });
+    worker.onmessage = (event: MessageEvent<FromMintWorker>) => received(event.data);
+    worker.onerror = (event) => {
+      opts.log.warn("token minting worker failed, signing on the request loop", {
+        error: describeError(event.error ?? event.message),
+      });
+      worker?.terminate();
+      worker = undefined;
+    };
+  }
 
   function post(msg: ToMintWorker): void {
     worker?.postMessage(msg);
@@ -145,4 +146,26 @@ export function createWorkerTokenPool(opts: WorkerTokenPoolOptions): WorkerToken
       worker = undefined;
     },
   };
+}
+
+/** The minting thread; undefined (inline signing) when this build cannot start it. */
+function startWorker(log: Logger): Worker | undefined {
+  try {
+    const worker = new Worker(workerSpecifier());
+    // Never what keeps the process alive.
+    worker.unref();
+    return worker;
+  } catch (err) {
+    log.warn("token minting worker unavailable, signing on the request loop", { error: describeError(err) });
+    return undefined;
+  }
+}
+
+/**
+ * From source the worker is this directory's `mint-worker.ts`; a compiled executable (`bun run build`, which
+ * must list the file as a second entry point) embeds it under its path below `src/`.
+ */
+function workerSpecifier(): string {
+  if (import.meta.url.includes("/$bunfs/")) return "./gateway/tokens/mint-worker.ts";
+  return new URL("./mint-worker.ts", import.meta.url).href;
 }
