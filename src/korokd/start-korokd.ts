@@ -69,22 +69,7 @@ export function startKorokd(settings: KorokdStartSettings): RunningKorokd {
     idleTimeout: 0,
   });
   log.info("korokd ready to serve", { url: server.url, audience: auth.audience, checks: exec.checks });
-  // warmUp never rejects; readiness follows it either way.
-  const warmedUp = (
-    settings["warm-up"]
-      ? warmUp({
-          jwks: auth.jwks,
-          appWith: (verifier) => createApp({ ...appOptions, verifier }),
-          url: server.url,
-          languages: exec.warmable,
-          issuer: settings["token-issuer"],
-          audience: auth.audience,
-          clock: systemClock,
-          signal: shutdown.signal,
-          log,
-        })
-      : Promise.resolve(true)
-  ).then((ok) => {
+  const warmedUp = beginWarmUp(settings, { auth, exec, appOptions, url: server.url }).then((ok) => {
     warm = true;
     return ok;
   });
@@ -108,6 +93,31 @@ export function startKorokd(settings: KorokdStartSettings): RunningKorokd {
       }
     },
   };
+}
+
+/** The warm-up, or nothing when it is switched off; never rejects, so readiness follows either way. */
+function beginWarmUp(
+  settings: KorokdStartSettings,
+  parts: {
+    auth: ReturnType<typeof createAuth>;
+    exec: ReturnType<typeof createExecution>;
+    appOptions: AppOptions;
+    url: string;
+  },
+): Promise<boolean> {
+  if (!settings["warm-up"]) return Promise.resolve(true);
+  const { auth, exec, appOptions } = parts;
+  return warmUp({
+    jwks: auth.jwks,
+    appWith: (verifier) => createApp({ ...appOptions, verifier }),
+    url: parts.url,
+    languages: exec.warmable,
+    issuer: settings["token-issuer"],
+    audience: auth.audience,
+    clock: systemClock,
+    signal: appOptions.shutdown,
+    log: appOptions.log,
+  });
 }
 
 function createAuth(settings: KorokdStartSettings, log: Logger) {
