@@ -50,6 +50,14 @@ describe("refill hold", () => {
     expect(run([{ now: 0, ready: 0, claimWaiting: true }])).toEqual([0]);
   });
 
+  test("a burst that empties the pool while claims still wait for it: the refill goes at once", () => {
+    const delays = run([
+      { now: 0, ready: 20, claimWaiting: true },
+      { now: 100, ready: 0, claimWaiting: true },
+    ]);
+    expect(delays).toEqual([REFILL_RECHECK_MS, 0]);
+  });
+
   test("after a burst of adoptions the refill waits until the pool has been quiet, then goes", () => {
     const delays = run([
       { now: 0, ready: 200 },

@@ -120,7 +120,8 @@ export function createRefillDeferral(
       const input = {
         now: ctx.clock.monotonic(),
         ready: readyMembers,
-        claimWaiting: readyMembers > 0 && claimWaiting(pool, hash),
+        // Asked even of an empty pool: its waiting claims (PoolRequired) need the refill, not a burst hold.
+        claimWaiting: claimWaiting(pool, hash),
       };
       const { delayMs, state } = refillHold(states.get(key), input, limits);
       states.set(key, state);
