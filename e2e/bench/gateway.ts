@@ -174,9 +174,10 @@ async function wrk(url: string, headers: Record<string, string>): Promise<WrkRes
   return { requests, seconds, rps: requests / seconds, p50: latency("50"), p99: latency("99"), errors };
 }
 
-/** User + system CPU time of a process so far, in ms (from /proc; clock ticks are 10 ms here). */
-function cpuMs(pid: number): number {
-  const fields = (readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1] ?? "").split(" ");
+/** User + system CPU time of a process (or one of its threads) so far, in ms (from /proc; clock ticks are 10 ms here). */
+function cpuMs(pid: number, thread?: number): number {
+  const path = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
+  const fields = (readFileSync(path, "utf8").split(") ")[1] ?? "").split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
@@ -188,6 +189,8 @@ function loadAverage(): number {
 /** One wrk run, with the CPU time per request of the proxy in front (if any) and of the agent behind. */
 interface LoadRun extends WrkResult {
   readonly proxyCpuUs: number;
+  /** Of that, the proxy's main thread (the one request loop; a worker may sign beside it). */
+  readonly proxyMainCpuUs: number;
   readonly agentCpuUs: number;
   readonly load: number;
 }
@@ -198,12 +201,14 @@ async function loadRun(
   pids: { proxy?: number; agent: number },
 ): Promise<LoadRun> {
   const proxyBefore = pids.proxy === undefined ? 0 : cpuMs(pids.proxy);
+  const mainBefore = pids.proxy === undefined ? 0 : cpuMs(pids.proxy, pids.proxy);
   const agentBefore = cpuMs(pids.agent);
   const r = await wrk(url, headers);
   const perRequest = (ms: number) => (ms * 1000) / r.requests;
   return {
     ...r,
     proxyCpuUs: pids.proxy === undefined ? 0 : perRequest(cpuMs(pids.proxy) - proxyBefore),
+    proxyMainCpuUs: pids.proxy === undefined ? 0 : perRequest(cpuMs(pids.proxy, pids.proxy) - mainBefore),
     agentCpuUs: perRequest(cpuMs(pids.agent) - agentBefore),
     load: loadAverage(),
   };
@@ -223,6 +228,7 @@ function combine(runs: readonly LoadRun[]): LoadRun {
     p99: worst((r) => r.p99),
     errors: runs.reduce((a, r) => a + r.errors, 0),
     proxyCpuUs: weighted((r) => r.proxyCpuUs),
+    proxyMainCpuUs: weighted((r) => r.proxyMainCpuUs),
     agentCpuUs: weighted((r) => r.agentCpuUs),
     load: weighted((r) => r.load),
   };
@@ -287,11 +293,11 @@ function printLatency(latency: Awaited<ReturnType<typeof runLatency>>, load: num
 
 function printThroughput(t: Awaited<ReturnType<typeof throughput>>): void {
   console.log(
-    `\n| small invocations, c=${WRK_CONNECTIONS} | req/s | p50 ms | p99 ms | errors | proxy CPU µs/req | agent CPU µs/req | load |\n|---|---:|---:|---:|---:|---:|---:|---:|`,
+    `\n| small invocations, c=${WRK_CONNECTIONS} | req/s | p50 ms | p99 ms | errors | proxy CPU µs/req | of it main thread | agent CPU µs/req | load |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|`,
   );
   const row = (name: string, r: LoadRun, proxied: boolean) =>
     console.log(
-      `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.errors} | ${proxied ? r.proxyCpuUs.toFixed(0) : "-"} | ${r.agentCpuUs.toFixed(0)} | ${r.load.toFixed(1)} |`,
+      `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.errors} | ${proxied ? r.proxyCpuUs.toFixed(0) : "-"} | ${proxied ? r.proxyMainCpuUs.toFixed(0) : "-"} | ${r.agentCpuUs.toFixed(0)} | ${r.load.toFixed(1)} |`,
     );
   row("straight to the echo agent", t.direct, false);
   t.rounds.viaProxy.forEach((r, i) => {
@@ -339,6 +345,7 @@ async function main() {
     metric("invoke_gateway_rps_vs_fetch_proxy", tput.gateway.rps / tput.proxy.rps, "ratio");
     metric("invoke_gateway_errors", tput.gateway.errors, "count");
     metric("invoke_gateway_cpu_per_request", tput.gateway.proxyCpuUs, "us");
+    metric("invoke_gateway_main_thread_cpu_per_request", tput.gateway.proxyMainCpuUs, "us");
     metric("invoke_fetch_proxy_cpu_per_request", tput.proxy.proxyCpuUs, "us");
     metric("invoke_gateway_cpu_vs_fetch_proxy", tput.gateway.proxyCpuUs / tput.proxy.proxyCpuUs, "ratio");
     metric("invoke_load_average", tput.gateway.load, "load");
