@@ -123,4 +123,18 @@ describe("worker token pool", () => {
     s.pool.mint(target);
     expect(s.inlineCount()).toBe(before + 1);
   });
+
+  test("tokens of a target nobody calls any more are dropped once too old", async () => {
+    const { active } = keyPair("k1");
+    const s = setup(active, 50);
+    await workerToken(s);
+    await eventuallyTrue(() => s.pool.pooled() > 0);
+    s.advance(50);
+    await eventuallyTrue(() => s.pool.pooled() === 0);
+  });
 });
+
+async function eventuallyTrue(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await Bun.sleep(5);
+  expect(check()).toBe(true);
+}

@@ -31,6 +31,8 @@ export interface WorkerTokenPoolOptions {
 }
 
 export interface WorkerTokenPool extends TokenMinter {
+  /** Tokens held right now, all targets together. */
+  pooled(): number;
   stop(): void;
 }
 
@@ -57,6 +59,9 @@ export function createWorkerTokenPool(opts: WorkerTokenPoolOptions): WorkerToken
   const entries = new Map<string, Entry>();
   let worker = startWorker(opts.log);
   let sentKid: string | undefined;
+  // Tokens of targets nobody calls any more would otherwise wait for the target to be evicted.
+  const sweeper = setInterval(sweep, opts.maxAgeMs);
+  sweeper.unref();
   if (worker !== undefined) {
     post({ type: "init", issuer: opts.issuer, lifetimeMs: opts.lifetimeMs });
     worker.onmessage = (event: MessageEvent<FromMintWorker>) => received(event.data);
@@ -67,6 +72,14 @@ export function createWorkerTokenPool(opts: WorkerTokenPoolOptions): WorkerToken
       worker?.terminate();
       worker = undefined;
     };
+  }
+
+  function sweep(): void {
+    const oldest = opts.now() - opts.maxAgeMs;
+    for (const [key, entry] of entries) {
+      while (entry.tokens.length > 0 && (entry.tokens[0] as Pooled).at <= oldest) entry.tokens.shift();
+      if (entry.tokens.length === 0 && entry.askedAt === undefined) entries.delete(key);
+    }
   }
 
   function post(msg: ToMintWorker): void {
@@ -141,7 +154,13 @@ export function createWorkerTokenPool(opts: WorkerTokenPoolOptions): WorkerToken
       }
       return pooled?.token ?? opts.inline.mint(target);
     },
+    pooled() {
+      let n = 0;
+      for (const entry of entries.values()) n += entry.tokens.length;
+      return n;
+    },
     stop() {
+      clearInterval(sweeper);
       worker?.terminate();
       worker = undefined;
     },
