@@ -30,6 +30,8 @@ export type KorokdStartSettings = KorokdSettings & { "listen-host": string };
 const REPLAY_CACHE_CAPACITY = 100_000;
 const REAP_INTERVAL_MS = 5000;
 const WARMED_RUNTIMES = ["python", "bash"] as const;
+/** Longest wait for the warm-up's replacement interpreters to boot before korokd reports ready anyway. */
+const SETTLE_TIMEOUT_MS = 1000;
 
 export interface RunningKorokd extends RunningComponent {
   /**
@@ -112,6 +114,11 @@ function beginWarmUp(
     appWith: (verifier) => createApp({ ...appOptions, verifier }),
     url: parts.url,
     languages: exec.warmable,
+    settle: async () => {
+      // The pool starts replacements on the next turn of the event loop.
+      await new Promise((resolve) => setImmediate(resolve));
+      await exec.pool.settled(SETTLE_TIMEOUT_MS);
+    },
     issuer: settings["token-issuer"],
     audience: auth.audience,
     clock: systemClock,
@@ -193,7 +200,7 @@ function createExecution(settings: KorokdStartSettings, log: Logger) {
   // Only runtimes whose no-op program goes over stdin or into korokd's scratch dir: a JS run would put a
   // file into the user's workspace, even if briefly.
   const warmable = workspaceReady ? WARMED_RUNTIMES.filter((r) => runtimes[r]) : [];
-  return { executor, contexts, checks: { workspace: workspaceReady, ...runtimes }, warmable, stop };
+  return { executor, contexts, pool, checks: { workspace: workspaceReady, ...runtimes }, warmable, stop };
 }
 
 /** Directories and interpreters on this machine; what is missing shows up in the health checks. */

@@ -36,6 +36,8 @@ export interface WarmUpOptions {
   readonly issuer: string;
   readonly audience: string;
   readonly clock: Clock;
+  /** Resolves once the interpreters started to replace the ones the warm-up used have booted. */
+  readonly settle: () => Promise<void>;
   /** Aborted when korokd stops: the warm-up gives up. */
   readonly signal: AbortSignal;
   readonly log: Logger;
@@ -71,6 +73,8 @@ export async function warmUp(options: WarmUpOptions): Promise<boolean> {
     } finally {
       await server.stop(true);
     }
+    // A claim right after ready should find a booted interpreter, as one after a long wait does.
+    await options.settle();
     options.log.info("warmed up", {
       ms: Math.round(performance.now() - started),
       languages: options.languages,

@@ -13,6 +13,8 @@ interface ProcStat {
   readonly state: string;
   /** Start time in clock ticks since boot: tells a reused pid from the process seen earlier. */
   readonly start: string;
+  /** User plus system CPU time so far, in clock ticks. */
+  readonly cpuTicks: number;
 }
 
 /** Parses /proc/<pid>/stat; the command name may contain spaces and parentheses, so split after the last ')'. */
@@ -30,6 +32,7 @@ export function readProcStat(pid: number): ProcStat | undefined {
     ppid: Number(fields[1]),
     pgid: Number(fields[2]),
     start: fields[19] ?? "",
+    cpuTicks: Number(fields[11]) + Number(fields[12]),
   };
 }
 

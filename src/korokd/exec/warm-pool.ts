@@ -13,7 +13,7 @@ import {
   spawnInterpreter,
 } from "./interpreter";
 import { launchSpec, type RuntimeKind, type RuntimePaths } from "./languages";
-import { signalGroup } from "./process-tree";
+import { readProcStat, signalGroup } from "./process-tree";
 import { type Env, sandboxEnv } from "./sandbox-env";
 
 export interface WarmPoolOptions {
@@ -31,8 +31,16 @@ export interface WarmPool {
   take(runtime: RuntimeKind, requestEnv: Env | undefined): { interpreter: Interpreter; warm: boolean };
   /** Starts the missing warm interpreters (at boot and after each take). */
   fill(): void;
+  /**
+   * Resolves once every waiting interpreter is done booting (asleep, e.g. on its stdin, and using no
+   * CPU across two looks) or after `timeoutMs`, whichever comes first.
+   */
+  settled(timeoutMs: number): Promise<void>;
   stop(): void;
 }
+
+/** Between two looks at a booting interpreter; a clock tick is 10 ms. */
+const SETTLE_LOOK_MS = 20;
 
 export function createWarmPool(options: WarmPoolOptions): WarmPool {
   const waiting = new Map<RuntimeKind, Interpreter>();
@@ -67,6 +75,17 @@ export function createWarmPool(options: WarmPoolOptions): WarmPool {
       return { interpreter: spawn(runtime, requestEnv), warm: false };
     },
     fill,
+    async settled(timeoutMs) {
+      const deadline = performance.now() + timeoutMs;
+      let last = "";
+      while (performance.now() < deadline) {
+        const now = [...waiting.values()].map((i) => readProcStat(i.proc.pid));
+        const look = now.map((p) => `${p?.pid}:${p?.cpuTicks}`).join(",");
+        if (now.every((p) => p === undefined || p.state === "S") && look === last) return;
+        last = look;
+        await Bun.sleep(SETTLE_LOOK_MS);
+      }
+    },
     stop() {
       stopped = true;
       for (const { proc } of waiting.values()) signalGroup(proc.pid, "SIGKILL");
