@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { cacheRoot } from "../cluster/binaries";
+import { compileCommand } from "./compile-command";
 import { downloadDebs } from "./debian-packages";
 import {
   checkInRoot,
@@ -37,23 +38,9 @@ function bunPath(): string {
   return join(REPO, "node_modules/.bin/bun");
 }
 
-/** Compiles src/main.ts exactly as the Dockerfiles do; ~4 s. */
+/** Compiles agentland exactly as the Dockerfiles do; ~4 s. */
 function compileAgentland(out: string): void {
-  const r = Bun.spawnSync(
-    [
-      bunPath(),
-      "build",
-      "--compile",
-      "--minify",
-      "--bytecode",
-      "--format=esm",
-      "--splitting",
-      join(REPO, "src/main.ts"),
-      "--outfile",
-      out,
-    ],
-    { cwd: REPO, stdout: "pipe", stderr: "pipe" },
-  );
+  const r = Bun.spawnSync(compileCommand(bunPath(), out), { cwd: REPO, stdout: "pipe", stderr: "pipe" });
   if (r.exitCode !== 0) throw new Error(`bun build --compile failed: ${r.stderr.toString()}`);
 }
 

@@ -1,8 +1,9 @@
 /** `bun run build` produces one executable that runs from an empty directory with no network. */
 import { expect, test } from "bun:test";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { COMPILE_ENTRYPOINTS, compileCommand } from "../images/compile-command";
 import { runCommand } from "./run-command";
 
 const ROOT = join(import.meta.dir, "../..");
@@ -11,23 +12,12 @@ test("the compiled executable runs standalone from an empty directory", async ()
   const work = mkdtempSync(join(tmpdir(), "agentland-build-"));
   try {
     const exe = join(work, "agentland");
-    const build = await runCommand(
-      [
-        "bun",
-        "build",
-        "--compile",
-        "--minify",
-        "--bytecode",
-        "--splitting",
-        "--format=esm",
-        "src/main.ts",
-        "--outfile",
-        exe,
-      ],
-      { cwd: ROOT, timeoutMs: 180_000 },
-    );
+    const build = await runCommand(compileCommand("bun", exe), { cwd: ROOT, timeoutMs: 180_000 });
     expect(build.code).toBe(0);
     expect(statSync(exe).size).toBeGreaterThan(10_000_000);
+    // The gateway's token-minting worker is loaded by path at run time: it must be embedded, or a compiled
+    // gateway silently signs every token on its request loop.
+    expect(readFileSync(exe).includes("/$bunfs/root/gateway/tokens/mint-worker.js")).toBe(true);
     const empty = mkdtempSync(join(work, "empty-"));
     // No PATH, HOME or proxy settings: nothing outside the file itself is needed.
     const run = await runCommand([exe, "--version"], { cwd: empty, env: { PATH: "", HOME: empty } });
@@ -39,3 +29,15 @@ test("the compiled executable runs standalone from an empty directory", async ()
     rmSync(work, { recursive: true, force: true });
   }
 }, 240_000);
+
+test("package.json and both Dockerfiles compile the same entry points as the image builder", () => {
+  const sources = [
+    JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts.build as string,
+    readFileSync(join(ROOT, "manifests/images/control-plane.Dockerfile"), "utf8"),
+    readFileSync(join(ROOT, "manifests/images/code-interpreter.Dockerfile"), "utf8"),
+  ];
+  for (const text of sources) {
+    const command = text.replace(/\\\n\s*/g, "");
+    expect(command).toContain(`--splitting ${COMPILE_ENTRYPOINTS.join(" ")} --outfile`);
+  }
+});

@@ -25,8 +25,8 @@ COPY src ./src
 # --bytecode and ESM roughly halve start-up; the result needs only glibc. --splitting keeps each mode
 # in its own chunk, loaded only when that mode starts: korokd idles at ~43 MB instead of ~49 MB
 # (e2e/bench/korokd.ts measures both).
-RUN ./node_modules/.bin/bun build --compile --minify --bytecode --format=esm --splitting src/main.ts \
-      --outfile /out/agentland \
+RUN ./node_modules/.bin/bun build --compile --minify --bytecode --format=esm --splitting \
+      src/main.ts src/gateway/tokens/mint-worker.ts --outfile /out/agentland \
  && /out/agentland --version \
  && mkdir -p /out/workspace
 

@@ -8,7 +8,8 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json bunfig.toml ./
 COPY src ./src
 # --splitting keeps each mode in its own chunk: a korokd process never loads the gateway or agentcore code.
-RUN npx bun build --compile --minify --bytecode --format=esm --splitting src/main.ts --outfile /out/agentland
+RUN npx bun build --compile --minify --bytecode --format=esm --splitting \
+      src/main.ts src/gateway/tokens/mint-worker.ts --outfile /out/agentland
 
 # The compiled executable needs only glibc: distroless "base" carries it, and nothing else.
 FROM gcr.io/distroless/base-debian12:nonroot
