@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { SANDBOX_CLAIMS, SANDBOX_POOLS, SANDBOXES } from "../../api/resource-types";
 import type { Sandbox } from "../../api/sandbox";
 import type { SandboxClaim } from "../../api/sandbox-claim";
@@ -11,31 +11,21 @@ import {
   eventually,
   kubectl,
   pool,
-  type RunningControllers,
   recordWatch,
   startControllers,
   template,
+  useControllers,
 } from "./testing/controller-fixture";
 
-let ns: string;
-let controllers: RunningControllers;
+const env = useControllers("ctl-pool");
 const client = adminClient();
 const pools = client.resource(SANDBOX_POOLS);
 const sandboxes = client.resource(SANDBOXES);
 const claims = client.resource(SANDBOX_CLAIMS);
 
-beforeAll(async () => {
-  ns = await controllerNamespace("ctl-pool");
-  controllers = await startControllers(ns);
-}, 60_000);
-afterAll(async () => {
-  await controllers?.stop();
-  await kubectl(["delete", "ns", ns, "--wait=false"]);
-}, 60_000);
-
 const ownerOf = (s: Sandbox) => s.metadata.ownerReferences?.find((r) => r.controller)?.name;
 async function members(poolName: string): Promise<Sandbox[]> {
-  const all = (await sandboxes.list({ namespace: ns })).items;
+  const all = (await sandboxes.list({ namespace: env.ns })).items;
   return all.filter((s) => ownerOf(s) === poolName && !s.metadata.deletionTimestamp);
 }
 const ready = (list: Sandbox[]) => list.filter((s) => s.status?.phase === "Ready");
@@ -44,7 +34,7 @@ async function poolReady(name: string, n: number): Promise<SandboxPool> {
   return eventually(
     `pool ${name}: ${n} available`,
     async () => {
-      const p = await pools.get(name, { namespace: ns });
+      const p = await pools.get(name, { namespace: env.ns });
       return p.status?.availableReplicas === n &&
         p.status.replicas === n &&
         (await members(name)).length === n
@@ -57,32 +47,32 @@ async function poolReady(name: string, n: number): Promise<SandboxPool> {
 
 describe("SandboxPool controller", () => {
   test("a claimed sandbox stops counting and the pool refills to its replicas", async () => {
-    await apply(pool(ns, "refill", 2));
+    await apply(pool(env.ns, "refill", 2));
     await poolReady("refill", 2);
-    await claims.create(claim(ns, "taker", { poolRef: { name: "refill" } }) as unknown as SandboxClaim, {
-      namespace: ns,
+    await claims.create(claim(env.ns, "taker", { poolRef: { name: "refill" } }) as unknown as SandboxClaim, {
+      namespace: env.ns,
     });
     const taken = await eventually("claim bound", async () => {
-      const c = await claims.get("taker", { namespace: ns });
+      const c = await claims.get("taker", { namespace: env.ns });
       return c.status?.phase === "Bound" ? c.status.sandboxName : undefined;
     });
     const p = await poolReady("refill", 2);
     expect(p.status?.conditions?.find((c) => c.type === "Ready")?.status).toBe("True");
     expect((await members("refill")).map((s) => s.metadata.name)).not.toContain(taken);
-    const held = await sandboxes.get(taken ?? "", { namespace: ns });
+    const held = await sandboxes.get(taken ?? "", { namespace: env.ns });
     expect(ownerOf(held)).toBe("taker");
     expect(held.metadata.labels?.["agentland.fl0rencess720.app/claim"]).toBe("taker");
   }, 90_000);
 
   test("a template rollout keeps warm capacity: Ready members never drop below replicas", async () => {
-    await apply(pool(ns, "rollout", 3));
+    await apply(pool(env.ns, "rollout", 3));
     const before = await poolReady("rollout", 3);
-    const watch = await recordWatch(client, SANDBOXES, ns);
-    await apply(pool(ns, "rollout", 3, template(undefined, { labels: { version: "two" } })));
+    const watch = await recordWatch(client, SANDBOXES, env.ns);
+    await apply(pool(env.ns, "rollout", 3, template(undefined, { labels: { version: "two" } })));
     const after = await eventually(
       "rollout done",
       async () => {
-        const p = await pools.get("rollout", { namespace: ns });
+        const p = await pools.get("rollout", { namespace: env.ns });
         const m = await members("rollout");
         const done =
           p.status?.templateHash !== before.status?.templateHash &&
@@ -115,20 +105,23 @@ describe("SandboxPool controller", () => {
 
   test("a burst of claims that empties the pool: each gets its own warm member, then the pool refills (the burst hold ends)", async () => {
     const n = 12; // above the burst threshold: the refill is held until the burst is over
-    await apply(pool(ns, "burst", n));
+    await apply(pool(env.ns, "burst", n));
     await poolReady("burst", n);
     const warm = new Set((await members("burst")).map((s) => s.metadata.name));
     await Promise.all(
       Array.from({ length: n }, (_, i) =>
-        claims.create(claim(ns, `burst-${i}`, { poolRef: { name: "burst" } }) as unknown as SandboxClaim, {
-          namespace: ns,
-        }),
+        claims.create(
+          claim(env.ns, `burst-${i}`, { poolRef: { name: "burst" } }) as unknown as SandboxClaim,
+          {
+            namespace: env.ns,
+          },
+        ),
       ),
     );
     const held = await eventually(
       "every claim bound",
       async () => {
-        const bound = (await claims.list({ namespace: ns })).items
+        const bound = (await claims.list({ namespace: env.ns })).items
           .filter((c) => c.metadata.name?.startsWith("burst-") && c.status?.phase === "Bound")
           .map((c) => c.status?.sandboxName ?? "");
         return bound.length === n ? bound : undefined;
@@ -144,41 +137,47 @@ describe("SandboxPool controller", () => {
   }, 120_000);
 
   test("kubectl scale resizes the pool both ways", async () => {
-    await apply(pool(ns, "scaled", 1));
+    await apply(pool(env.ns, "scaled", 1));
     await poolReady("scaled", 1);
-    await kubectl(["-n", ns, "scale", "sbxp/scaled", "--replicas=4"]);
+    await kubectl(["-n", env.ns, "scale", "sbxp/scaled", "--replicas=4"]);
     await poolReady("scaled", 4);
-    await kubectl(["-n", ns, "scale", "sbxp/scaled", "--replicas=1"]);
+    await kubectl(["-n", env.ns, "scale", "sbxp/scaled", "--replicas=1"]);
     const p = await poolReady("scaled", 1);
     expect(p.status?.selector).toBe(
       "agentland.fl0rencess720.app/pool=scaled,!agentland.fl0rencess720.app/claim",
     );
-    const shown = await kubectl(["-n", ns, "get", "sbx", "-l", p.status?.selector ?? "", "-o", "name"]);
+    const shown = await kubectl(["-n", env.ns, "get", "sbx", "-l", p.status?.selector ?? "", "-o", "name"]);
     expect(shown.trim().split("\n")).toHaveLength(1);
   }, 120_000);
 
   test("deleting a pool deletes its unclaimed sandboxes and never a claimed one", async () => {
-    await apply(pool(ns, "doomed", 3));
+    await apply(pool(env.ns, "doomed", 3));
     await poolReady("doomed", 3);
-    await claims.create(claim(ns, "survivor", { poolRef: { name: "doomed" } }) as unknown as SandboxClaim, {
-      namespace: ns,
-    });
+    await claims.create(
+      claim(env.ns, "survivor", { poolRef: { name: "doomed" } }) as unknown as SandboxClaim,
+      {
+        namespace: env.ns,
+      },
+    );
     const kept = await eventually("claim bound", async () => {
-      const c = await claims.get("survivor", { namespace: ns });
+      const c = await claims.get("survivor", { namespace: env.ns });
       return c.status?.phase === "Bound" ? c.status.sandboxName : undefined;
     });
-    await kubectl(["-n", ns, "delete", "sbxp", "doomed", "--wait=true", "--timeout=60s"]);
+    await kubectl(["-n", env.ns, "delete", "sbxp", "doomed", "--wait=true", "--timeout=60s"]);
     await eventually(
       "unclaimed members gone",
       async () => {
         const left = (
-          await sandboxes.list({ namespace: ns, labelSelector: "agentland.fl0rencess720.app/pool=doomed" })
+          await sandboxes.list({
+            namespace: env.ns,
+            labelSelector: "agentland.fl0rencess720.app/pool=doomed",
+          })
         ).items;
         return left.length === 1 ? left : undefined;
       },
       60_000,
     );
-    const survivor = await sandboxes.get(kept ?? "", { namespace: ns });
+    const survivor = await sandboxes.get(kept ?? "", { namespace: env.ns });
     expect(survivor.metadata.deletionTimestamp).toBeUndefined();
     expect(survivor.status?.phase).toBe("Ready");
     expect(ownerOf(survivor)).toBe("survivor");

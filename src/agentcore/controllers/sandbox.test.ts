@@ -1,39 +1,28 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { Pod } from "../render/render-pod";
 import { restrictedViolations } from "../render/restricted-profile";
 import {
   API,
   apply,
-  controllerNamespace,
   eventually,
   kubectl,
   kubectlJson,
   type Listed,
   list,
-  type RunningControllers,
-  startControllers,
   template,
+  useControllers,
 } from "./testing/controller-fixture";
 
-let ns: string;
-let controllers: RunningControllers;
-
-beforeAll(async () => {
-  ns = await controllerNamespace("ctl-sbx");
-  controllers = await startControllers(ns);
-}, 60_000);
-afterAll(async () => {
-  await controllers?.stop();
-}, 60_000);
+const env = useControllers("ctl-sbx");
 
 const sandbox = (name: string, tmpl = template()) => ({
   apiVersion: API,
   kind: "Sandbox",
-  metadata: { name, namespace: ns },
+  metadata: { name, namespace: env.ns },
   spec: { sandboxTemplate: tmpl },
 });
 
-const getPod = (name: string) => kubectlJson<Pod>(["-n", ns, "get", "pod", name]);
+const getPod = (name: string) => kubectlJson<Pod>(["-n", env.ns, "get", "pod", name]);
 
 describe("Sandbox controller", () => {
   test("a Sandbox gets exactly one hardened pod, admitted under the restricted Pod Security Standard", async () => {
@@ -46,17 +35,17 @@ describe("Sandbox controller", () => {
       controller: true,
     });
     const status = await eventually("the sandbox status", async () => {
-      const s = await kubectlJson<Listed>(["-n", ns, "get", "sandbox", "one"]);
+      const s = await kubectlJson<Listed>(["-n", env.ns, "get", "sandbox", "one"]);
       return s.status?.podName ? s.status : undefined;
     });
     expect(status.podName).toBe("one");
-    expect((await list(ns, "pods", "agentland.fl0rencess720.app/sandbox=one")).length).toBe(1);
+    expect((await list(env.ns, "pods", "agentland.fl0rencess720.app/sandbox=one")).length).toBe(1);
   });
 
   test("a pod deleted out from under an unclaimed sandbox is recreated", async () => {
     await apply(sandbox("phoenix"));
     const first = await eventually("the pod", () => getPod("phoenix"));
-    await kubectl(["-n", ns, "delete", "pod", "phoenix", "--wait=false"]);
+    await kubectl(["-n", env.ns, "delete", "pod", "phoenix", "--wait=false"]);
     const second = await eventually("a new pod", async () => {
       const p = await getPod("phoenix");
       return p.metadata?.uid !== first.metadata?.uid ? p : undefined;
