@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { AgentRuntime } from "../../api/agent-runtime";
 import type { AgentSession } from "../../api/agent-session";
 import {
@@ -8,19 +8,9 @@ import {
   SANDBOX_POOLS,
   SANDBOXES,
 } from "../../api/resource-types";
-import {
-  API,
-  adminClient,
-  controllerNamespace,
-  eventually,
-  kubectl,
-  type RunningControllers,
-  startControllers,
-  template,
-} from "./testing/controller-fixture";
+import { API, adminClient, eventually, template, useControllers } from "./testing/controller-fixture";
 
-let ns: string;
-let controllers: RunningControllers;
+const env = useControllers("ctl-ags");
 const client = adminClient();
 const sessions = client.resource(AGENT_SESSIONS);
 const runtimes = client.resource(AGENT_RUNTIMES);
@@ -28,27 +18,18 @@ const pools = client.resource(SANDBOX_POOLS);
 const claims = client.resource(SANDBOX_CLAIMS);
 const sandboxes = client.resource(SANDBOXES);
 
-beforeAll(async () => {
-  ns = await controllerNamespace("ctl-ags");
-  controllers = await startControllers(ns);
-}, 60_000);
-afterAll(async () => {
-  await controllers?.stop();
-  await kubectl(["delete", "ns", ns, "--wait=false"]);
-}, 60_000);
-
 const runtime = (name: string, spec: Record<string, unknown>) =>
   ({
     apiVersion: API,
     kind: "AgentRuntime",
-    metadata: { name, namespace: ns },
+    metadata: { name, namespace: env.ns },
     spec,
   }) as unknown as AgentRuntime;
 const session = (name: string, runtimeName: string, spec: Record<string, unknown> = {}) =>
   ({
     apiVersion: API,
     kind: "AgentSession",
-    metadata: { name, namespace: ns },
+    metadata: { name, namespace: env.ns },
     spec: { runtimeRef: { name: runtimeName }, ...spec },
   }) as unknown as AgentSession;
 
@@ -64,7 +45,7 @@ async function sessionWhere(
   return eventually(
     `${name}: ${what}`,
     async () => {
-      const s = await sessions.get(name, { namespace: ns });
+      const s = await sessions.get(name, { namespace: env.ns });
       return ok(s) ? s : undefined;
     },
     timeoutMs,
@@ -73,7 +54,7 @@ async function sessionWhere(
 
 describe("AgentSession and AgentRuntime controllers", () => {
   test("a session whose runtime is missing waits with RuntimeNotFound and recovers when the runtime appears", async () => {
-    await sessions.create(session("early", "late-runtime"), { namespace: ns });
+    await sessions.create(session("early", "late-runtime"), { namespace: env.ns });
     const waiting = await sessionWhere(
       "early",
       "RuntimeNotFound",
@@ -83,11 +64,11 @@ describe("AgentSession and AgentRuntime controllers", () => {
     expect(readyOf(waiting)?.status).toBe("False");
     await runtimes.create(
       runtime("late-runtime", { sandboxTemplate: template(), provisioning: { mode: "Direct" } }),
-      { namespace: ns },
+      { namespace: env.ns },
     );
     const ready = await sessionWhere("early", "Ready", (s) => s.status?.phase === "Ready");
     expect(ready.status?.sandboxName).toBe("early");
-    const sbx = await sandboxes.get("early", { namespace: ns });
+    const sbx = await sandboxes.get("early", { namespace: env.ns });
     expect(sbx.metadata.labels?.["agentland.fl0rencess720.app/runtime"]).toBe("late-runtime");
     expect(sbx.metadata.labels?.["agentland.fl0rencess720.app/session-kind"]).toBe("AgentSession");
   }, 90_000);
@@ -100,15 +81,15 @@ describe("AgentSession and AgentRuntime controllers", () => {
         provisioning: { mode: "Direct" },
       }),
       {
-        namespace: ns,
+        namespace: env.ns,
       },
     );
     const r = await eventually("accepted", async () => {
-      const x = await runtimes.get("timed", { namespace: ns });
+      const x = await runtimes.get("timed", { namespace: env.ns });
       return readyOf(x)?.status === "True" ? x : undefined;
     });
     expect(r.status?.templateHash).toMatch(/^[a-z0-9]{16}$/);
-    await sessions.create(session("timed-session", "timed"), { namespace: ns });
+    await sessions.create(session("timed-session", "timed"), { namespace: env.ns });
     const s = await sessionWhere("timed-session", "Ready", (x) => x.status?.phase === "Ready");
     const created = Date.parse(s.metadata.creationTimestamp ?? "");
     expect(Date.parse(s.status?.expiresAt ?? "") - created).toBe(30 * 60 * 1000);
@@ -116,21 +97,21 @@ describe("AgentSession and AgentRuntime controllers", () => {
 
   test("a runtime with a warm pool pre-warms sandboxes and its sessions start on one", async () => {
     await runtimes.create(runtime("warm", { sandboxTemplate: template(), warmPool: { replicas: 2 } }), {
-      namespace: ns,
+      namespace: env.ns,
     });
     const pool = await eventually(
       "runtime pool ready",
       async () => {
-        const p = await pools.get("warm", { namespace: ns }).catch(() => undefined);
+        const p = await pools.get("warm", { namespace: env.ns }).catch(() => undefined);
         return p?.status?.availableReplicas === 2 ? p : undefined;
       },
       60_000,
     );
     expect(pool.metadata.ownerReferences?.[0]).toMatchObject({ kind: "AgentRuntime", name: "warm" });
-    expect((await runtimes.get("warm", { namespace: ns })).status?.poolName).toBe("warm");
-    await sessions.create(session("warm-session", "warm"), { namespace: ns });
+    expect((await runtimes.get("warm", { namespace: env.ns })).status?.poolName).toBe("warm");
+    await sessions.create(session("warm-session", "warm"), { namespace: env.ns });
     const s = await sessionWhere("warm-session", "Ready", (x) => x.status?.phase === "Ready");
-    const claim = await claims.get("warm-session", { namespace: ns });
+    const claim = await claims.get("warm-session", { namespace: env.ns });
     expect(claim.status?.conditions?.find((c) => c.type === "Bound")?.reason).toBe("Adopted");
     expect(s.status?.sandboxName).toStartWith("warm-");
 
@@ -138,21 +119,21 @@ describe("AgentSession and AgentRuntime controllers", () => {
     await runtimes.patch("warm", {
       type: "merge",
       patch: { spec: { warmPool: { replicas: 1 } } },
-      namespace: ns,
+      namespace: env.ns,
     });
     await eventually("pool resized", async () =>
-      (await pools.get("warm", { namespace: ns })).spec.replicas === 1 ? true : undefined,
+      (await pools.get("warm", { namespace: env.ns })).spec.replicas === 1 ? true : undefined,
     );
     await runtimes.patch("warm", {
       type: "json",
       patch: [{ op: "remove", path: "/spec/warmPool" }],
-      namespace: ns,
+      namespace: env.ns,
     });
     await eventually("pool removed", async () =>
-      (await pools.get("warm", { namespace: ns }).catch(() => undefined)) ? undefined : true,
+      (await pools.get("warm", { namespace: env.ns }).catch(() => undefined)) ? undefined : true,
     );
     // The session's claimed sandbox belongs to its claim and survives.
-    const held = await sandboxes.get(s.status?.sandboxName ?? "", { namespace: ns });
+    const held = await sandboxes.get(s.status?.sandboxName ?? "", { namespace: env.ns });
     expect(held.metadata.deletionTimestamp).toBeUndefined();
   }, 120_000);
 });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import type { CodeInterpreter } from "../../api/code-interpreter";
 import { CODE_INTERPRETERS, SANDBOX_CLAIMS, SANDBOXES } from "../../api/resource-types";
 import { PODS } from "../../kube/resources";
@@ -6,37 +6,25 @@ import {
   API,
   adminClient,
   apply,
-  controllerNamespace,
   eventually,
   kubectl,
   pool,
-  type RunningControllers,
-  startControllers,
   template,
+  useControllers,
 } from "./testing/controller-fixture";
 
-let ns: string;
-let controllers: RunningControllers;
+const env = useControllers("ctl-ci");
 const client = adminClient();
 const sessions = client.resource(CODE_INTERPRETERS);
 const claims = client.resource(SANDBOX_CLAIMS);
 const sandboxes = client.resource(SANDBOXES);
 const pods = client.resource(PODS);
 
-beforeAll(async () => {
-  ns = await controllerNamespace("ctl-ci");
-  controllers = await startControllers(ns);
-}, 60_000);
-afterAll(async () => {
-  await controllers?.stop();
-  await kubectl(["delete", "ns", ns, "--wait=false"]);
-}, 60_000);
-
 const interpreter = (name: string, spec: Record<string, unknown> = {}) =>
   ({
     apiVersion: API,
     kind: "CodeInterpreter",
-    metadata: { name, namespace: ns },
+    metadata: { name, namespace: env.ns },
     spec,
   }) as unknown as CodeInterpreter;
 
@@ -44,7 +32,7 @@ async function phase(name: string, want: string, timeoutMs = 60_000): Promise<Co
   return eventually(
     `${name} ${want}`,
     async () => {
-      const s = await sessions.get(name, { namespace: ns });
+      const s = await sessions.get(name, { namespace: env.ns });
       return s.status?.phase === want ? s : undefined;
     },
     timeoutMs,
@@ -53,7 +41,7 @@ async function phase(name: string, want: string, timeoutMs = 60_000): Promise<Co
 
 describe("CodeInterpreter controller", () => {
   test("a CodeInterpreter becomes Ready on a real korokd pod and reports where it serves", async () => {
-    await sessions.create(interpreter("korokd-session"), { namespace: ns });
+    await sessions.create(interpreter("korokd-session"), { namespace: env.ns });
     const s = await phase("korokd-session", "Ready", 90_000);
     const status = s.status ?? {};
     expect(status).toMatchObject({
@@ -77,12 +65,12 @@ describe("CodeInterpreter controller", () => {
   test("Direct mode creates the Sandbox itself, with no claim", async () => {
     await sessions.create(
       interpreter("direct", { sandboxTemplate: template(), provisioning: { mode: "Direct" } }),
-      { namespace: ns },
+      { namespace: env.ns },
     );
     const s = await phase("direct", "Ready");
     expect(s.status?.sandboxName).toBe("direct");
     expect(s.status?.claimName).toBeUndefined();
-    const sbx = await sandboxes.get("direct", { namespace: ns });
+    const sbx = await sandboxes.get("direct", { namespace: env.ns });
     expect(sbx.metadata.ownerReferences?.[0]).toMatchObject({
       kind: "CodeInterpreter",
       name: "direct",
@@ -91,13 +79,13 @@ describe("CodeInterpreter controller", () => {
   }, 90_000);
 
   test("without provisioning settings it takes a warm sandbox from the configured code-interpreter pool", async () => {
-    await apply(pool(ns, "code-interpreter", 1));
+    await apply(pool(env.ns, "code-interpreter", 1));
     await eventually(
       "pool ready",
       async () => {
         const sbx = (
           await sandboxes.list({
-            namespace: ns,
+            namespace: env.ns,
             labelSelector: "agentland.fl0rencess720.app/pool=code-interpreter",
           })
         ).items;
@@ -105,20 +93,20 @@ describe("CodeInterpreter controller", () => {
       },
       60_000,
     );
-    await sessions.create(interpreter("pooled"), { namespace: ns });
+    await sessions.create(interpreter("pooled"), { namespace: env.ns });
     const s = await phase("pooled", "Ready");
-    const claim = await claims.get("pooled", { namespace: ns });
+    const claim = await claims.get("pooled", { namespace: env.ns });
     expect(claim.spec.poolRef?.name).toBe("code-interpreter");
     expect(claim.status?.conditions?.find((c) => c.type === "Bound")?.reason).toBe("Adopted");
     expect(s.status?.sandboxName).not.toBe("pooled");
   }, 90_000);
 
   test("deleting a session cascades to claim, sandbox and pod, and nothing is left", async () => {
-    await sessions.create(interpreter("cascade", { sandboxTemplate: template() }), { namespace: ns });
+    await sessions.create(interpreter("cascade", { sandboxTemplate: template() }), { namespace: env.ns });
     const s = await phase("cascade", "Ready");
     await kubectl([
       "-n",
-      ns,
+      env.ns,
       "delete",
       "codeinterpreter",
       "cascade",
@@ -130,9 +118,9 @@ describe("CodeInterpreter controller", () => {
       "nothing left",
       async () => {
         const [c, x, p] = await Promise.all([
-          claims.list({ namespace: ns, labelSelector: selector }),
-          sandboxes.list({ namespace: ns, labelSelector: selector }),
-          pods.list({ namespace: ns, fieldSelector: `metadata.name=${s.status?.podName}` }),
+          claims.list({ namespace: env.ns, labelSelector: selector }),
+          sandboxes.list({ namespace: env.ns, labelSelector: selector }),
+          pods.list({ namespace: env.ns, fieldSelector: `metadata.name=${s.status?.podName}` }),
         ]);
         return c.items.length + x.items.length + p.items.length === 0 ? true : undefined;
       },
@@ -146,26 +134,26 @@ describe("CodeInterpreter controller", () => {
         sandboxTemplate: template("agentland-fixtures/no-such-image:1"),
         provisioning: { mode: "Direct" },
       }),
-      { namespace: ns },
+      { namespace: env.ns },
     );
     const s = await phase("broken", "Failed");
     const ready = s.status?.conditions?.find((c) => c.type === "Ready");
     expect(ready?.status).toBe("False");
     expect(ready?.reason).toBe("ErrImageNeverPull");
-    const sbx = await sandboxes.get("broken", { namespace: ns });
+    const sbx = await sandboxes.get("broken", { namespace: env.ns });
     expect(sbx.status?.phase).toBe("Failed");
     expect(sbx.status?.conditions?.[0]?.reason).toBe("ErrImageNeverPull");
   }, 90_000);
 
   test("a session whose pod is deleted after it served fails instead of silently losing its state", async () => {
-    await sessions.create(interpreter("fragile", { sandboxTemplate: template() }), { namespace: ns });
+    await sessions.create(interpreter("fragile", { sandboxTemplate: template() }), { namespace: env.ns });
     const s = await phase("fragile", "Ready");
-    await pods.delete(s.status?.podName ?? "", { namespace: ns });
+    await pods.delete(s.status?.podName ?? "", { namespace: env.ns });
     const failed = await phase("fragile", "Failed");
     expect(failed.status?.conditions?.find((c) => c.type === "Ready")?.reason).toBe("PodDeleted");
     // And the sandbox did not quietly get a new pod.
     await Bun.sleep(1_000);
-    const left = await pods.list({ namespace: ns, fieldSelector: `metadata.name=${s.status?.podName}` });
+    const left = await pods.list({ namespace: env.ns, fieldSelector: `metadata.name=${s.status?.podName}` });
     expect(left.items.every((p) => p.metadata?.deletionTimestamp)).toBe(true);
   }, 90_000);
 });
