@@ -169,16 +169,21 @@ describe("real node (kubelet + containerd + runc)", () => {
     expect(Number(count)).toBeLessThan(512);
     const after = await runToEnd(pod("after-bomb", "open('/dev/termination-log','w').write('alive')"));
     expect(after.message).toBe("alive");
-    const ready = await cluster.kubectl([
-      "get",
-      "node",
-      node.nodeName,
-      "-o",
-      "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
-    ]);
-    expect(ready.stdout).toBe("True");
+    expect(await nodeReady()).toBe("True");
   });
 });
+
+/** The real node's Ready condition, as the apiserver has it. */
+async function nodeReady(): Promise<string> {
+  const r = await cluster.kubectl([
+    "get",
+    "node",
+    node.nodeName,
+    "-o",
+    "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
+  ]);
+  return r.stdout;
+}
 
 describe("real node under gVisor (RuntimeClass gvisor: runsc shim, systrap platform)", () => {
   const gvisor = { runtimeClassName: "gvisor" };
@@ -212,13 +217,6 @@ describe("real node under gVisor (RuntimeClass gvisor: runsc shim, systrap platf
       pod("gvisor-after-bomb", "open('/dev/termination-log','w').write('alive')", gvisor),
     );
     expect(after.message).toBe("alive");
-    const ready = await cluster.kubectl([
-      "get",
-      "node",
-      node.nodeName,
-      "-o",
-      "jsonpath={.status.conditions[?(@.type=='Ready')].status}",
-    ]);
-    expect(ready.stdout).toBe("True");
+    expect(await nodeReady()).toBe("True");
   }, 300_000);
 });
