@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { ClusterInfo } from "../cluster/cluster-state";
 import { clusterDown, clusterUp } from "../cluster/control-plane";
-import { kubectlFor, SYSTEM_NS } from "../platform/bring-up-platform";
+import { kubectlFor, SANDBOX_NS, SYSTEM_NS } from "../platform/bring-up-platform";
 import { type RealNode, realNodeDown, realNodeUp } from "./real-node";
 import { installPlatform } from "./real-node-platform";
 
@@ -84,4 +84,52 @@ describe("agentland on the real node", () => {
     const after = await run("print('still here')", first.session);
     expect(String(after.body["stdout"]).trim()).toBe("still here");
   });
+
+  // Last: it rolls the shared pool over to gVisor.
+  test("with the pool's template under runtimeClassName gvisor, a new session's code runs through the gateway on gVisor's kernel", async () => {
+    const patch = { spec: { sandboxTemplate: { runtimeClassName: "gvisor" } } };
+    await kubectl([
+      "-n",
+      SANDBOX_NS,
+      "patch",
+      "sandboxpool",
+      "code-interpreter",
+      "--type=merge",
+      "-p",
+      JSON.stringify(patch),
+    ]);
+    const deadline = Date.now() + 240_000;
+    while (!(await warmUnderGvisor())) {
+      if (Date.now() > deadline)
+        throw new Error("the pool's warm sandboxes did not all move to gVisor in 240 s");
+      await Bun.sleep(1_000);
+    }
+    const { body, session } = await run("print(open('/proc/version').read())");
+    expect(body["exit_code"]).toBe(0);
+    expect(String(body["stdout"])).toContain("gvisor");
+    expect(session).not.toBe("");
+  }, 300_000);
 });
+
+/** Every unclaimed sandbox of the pool (as many as it wants) has a Ready pod running under gVisor. */
+async function warmUnderGvisor(): Promise<boolean> {
+  const json = async (kind: string) =>
+    JSON.parse(await kubectl(["-n", SANDBOX_NS, "get", kind, "-o", "json"])).items as {
+      metadata: { name: string; ownerReferences?: { kind: string; name: string }[] };
+      spec: { claimRef?: unknown; runtimeClassName?: string; replicas?: number };
+      status?: { conditions?: { type: string; status: string }[] };
+    }[];
+  const [pools, sandboxes, pods] = await Promise.all([json("sandboxpool"), json("sandbox"), json("pod")]);
+  const wanted = pools.find((p) => p.metadata.name === "code-interpreter")?.spec.replicas ?? 0;
+  const warm = sandboxes.filter(
+    (s) => !s.spec.claimRef && s.metadata.ownerReferences?.some((o) => o.kind === "SandboxPool"),
+  );
+  const gvisorReady = (name: string) =>
+    pods.some(
+      (p) =>
+        p.metadata.name === name &&
+        p.spec.runtimeClassName === "gvisor" &&
+        p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+    );
+  return wanted > 0 && warm.length === wanted && warm.every((s) => gvisorReady(s.metadata.name));
+}
