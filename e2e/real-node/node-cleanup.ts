@@ -107,6 +107,23 @@ export async function cleanupNode(l: NodeLayout): Promise<void> {
   for (const m of mountsUnder([l.base, l.run])) sh(["umount", "-l", m]);
   for (const root of cgroupRoots(l)) removeCgroupTree(root);
   networkDown(l);
-  rmSync(l.base, { recursive: true, force: true });
-  rmSync(l.run, { recursive: true, force: true });
+  await removeNodeDirs([l.base, l.run]);
+}
+
+/**
+ * Unmounts what is left under the node's directories and removes them. A gVisor sandbox torn down with the
+ * node can still mount (its `null-netns`) after the first unmount pass, so a busy directory is unmounted
+ * and tried again a few times before giving up.
+ */
+async function removeNodeDirs(dirs: readonly string[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    for (const m of mountsUnder(dirs)) sh(["umount", "-l", m]);
+    try {
+      for (const d of dirs) rmSync(d, { recursive: true, force: true });
+      return;
+    } catch (err) {
+      if (attempt >= 10 || (err as NodeJS.ErrnoException).code !== "EBUSY") throw err;
+      await Bun.sleep(300);
+    }
+  }
 }
