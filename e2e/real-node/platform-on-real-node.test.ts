@@ -48,8 +48,12 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  if (cluster) await realNodeDown(cluster, name);
-  await clusterDown(name);
+  try {
+    if (cluster) await realNodeDown(cluster, name);
+  } finally {
+    // Even when the node's teardown fails, its control plane must not outlive the test.
+    await clusterDown(name);
+  }
 }, 120_000);
 
 describe("agentland on the real node", () => {
