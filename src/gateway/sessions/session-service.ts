@@ -2,13 +2,14 @@
  * Finds or creates the session a request runs in. Reuse goes through the cache and AgentCore; a session
  * that is unknown, expired, of another kind or another principal's is `session_not_found` (never a silent
  * new sandbox), one that is not Ready yet is a 503 with Retry-After. Creation enforces the per-principal
- * limit of concurrent sessions, counting creations still under way on this replica.
+ * limit of concurrent sessions (`session-quota.ts`).
  */
 import type { Session, SessionKind } from "../../gen/agentland/agentcore/v1/agentcore_pb";
 import type { AgentcoreClient } from "../agentcore/agentcore-client";
 import { GatewayError } from "../gateway-error";
 import type { GatewayMetrics } from "../metrics/metrics";
 import type { SessionCache } from "./session-cache";
+import { createSessionQuota } from "./session-quota";
 
 export interface RuntimeRef {
   readonly name: string;
@@ -36,41 +37,36 @@ export interface SessionServiceOptions {
 }
 
 const NOT_FOUND = "no such session (unknown, expired, or not yours)";
+/** How long deleting a session created past the quota may take (it runs after the client's answer). */
+const DISCARD_TIMEOUT_MS = 10_000;
 const NEVER_ABORTED = new AbortController().signal;
 /** Session ids are Kubernetes object names; anything else cannot name a session (no lookup needed). */
 const SESSION_ID = /^[a-z0-9]([-a-z0-9]{0,251}[a-z0-9])?$/;
 
 export function createSessionService(opts: SessionServiceOptions): SessionService {
   const { agentcore, cache } = opts;
-  const creating = new Map<string, number>();
   const lookups = new Map<string, Promise<Session>>();
+
+  const quota = createSessionQuota({
+    maxPerPrincipal: opts.maxSessionsPerPrincipal,
+    maxPrincipals: 10_000,
+    countable: async (principal, signal) =>
+      (await agentcore.listSessions(principal, signal)).filter((s) => s.phase !== "Terminating"),
+    discard: async (principal, session) => {
+      const signal = AbortSignal.timeout(DISCARD_TIMEOUT_MS);
+      await agentcore.deleteSession(principal, session.id, session.namespace, signal).catch(() => false);
+      cache.bury(session.id);
+    },
+  });
 
   async function withQuota(
     principal: string,
     signal: AbortSignal,
     create: () => Promise<Session>,
   ): Promise<Session> {
-    const pending = creating.get(principal) ?? 0;
-    creating.set(principal, pending + 1);
-    try {
-      const existing = (await agentcore.listSessions(principal, signal)).filter(
-        (s) => s.phase !== "Terminating",
-      );
-      if (existing.length + pending >= opts.maxSessionsPerPrincipal) {
-        throw new GatewayError(
-          "quota_exceeded",
-          `at most ${opts.maxSessionsPerPrincipal} concurrent sessions per principal; delete one first`,
-          { retryAfterSeconds: 5 },
-        );
-      }
-      const session = await create();
-      cache.put(principal, session);
-      return ready(session);
-    } finally {
-      const left = (creating.get(principal) ?? 1) - 1;
-      if (left === 0) creating.delete(principal);
-      else creating.set(principal, left);
-    }
+    const session = await quota.admit(principal, signal, create);
+    cache.put(principal, session);
+    return ready(session);
   }
 
   /** The principal's sessions that are not on their way out. */
@@ -145,6 +141,7 @@ export function createSessionService(opts: SessionServiceOptions): SessionServic
         throw new GatewayError("session_not_found", NOT_FOUND);
       }
       cache.bury(id);
+      quota.released(principal);
     },
     forget: (id) => cache.forget(id),
   };
