@@ -32,8 +32,9 @@ const readyAt = (ms: number) => ({
   ],
 });
 
-async function session(principal: string): Promise<SessionObject> {
-  const name = await sessionFor(ns, principal, {}, readyAt(T0));
+/** A Ready session that became Ready at `startedMs` (default: a full interval before T0). */
+async function session(principal: string, startedMs = T0 - INTERVAL): Promise<SessionObject> {
+  const name = await sessionFor(ns, principal, {}, readyAt(startedMs));
   return client.resource(CI.resource).get(name, { namespace: ns });
 }
 
@@ -101,6 +102,21 @@ describe("activity recorder", () => {
       false,
     );
     expect(patches().length - before).toBe(2);
+  });
+
+  test("activity within an interval of becoming Ready is no write: GC counts from startTime", async () => {
+    let now = T0 + 2_000;
+    const recorder = createActivityRecorder({ client, intervalMs: INTERVAL, now: () => now });
+    const obj = await session("sam", T0);
+    const signal = AbortSignal.timeout(20_000);
+    const before = patches().length;
+    expect(await recorder.record(CI, obj, { lastActivityMs: now, inFlight: 1 }, signal)).toBe(false);
+    expect(await recorder.record(CI, obj, { lastActivityMs: now, inFlight: 0 }, signal)).toBe(false);
+    expect(patches().length - before).toBe(0);
+    // A full interval after it became Ready, activity is worth recording again.
+    now = T0 + INTERVAL;
+    expect(await recorder.record(CI, obj, { lastActivityMs: now, inFlight: 1 }, signal)).toBe(true);
+    expect(await recorded(obj)).toBe(T0 + INTERVAL);
   });
 
   test("a report for a session deleted meanwhile is no write and no error", async () => {

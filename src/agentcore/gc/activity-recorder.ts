@@ -29,7 +29,10 @@ export function createActivityRecorder(deps: {
       const key = obj.metadata.uid ?? `${obj.metadata.namespace}/${obj.metadata.name}`;
       const now = deps.now();
       const activityMs = effectiveActivityMs(report, now);
-      const recorded = obj.status?.lastActivityTime;
+      // GC counts idleness from the later of lastActivityTime and startTime (gc-policy.ts), so a session
+      // that became Ready moments ago has its activity on record already: its first report needs no write.
+      // In a burst of new sessions that is one status write per session less, just when the apiserver is busiest.
+      const recorded = obj.status?.lastActivityTime ?? obj.status?.startTime;
       const write = shouldWriteActivity({
         recordedMs: recorded ? Date.parse(recorded) : undefined,
         activityMs,
