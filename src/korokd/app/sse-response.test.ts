@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { isRunning, removeTempDirs, startTestKorokd, type TestKorokd, waitUntil } from "../korokd-test-kit";
+import {
+  isRunning,
+  mintToken,
+  removeTempDirs,
+  startTestKorokd,
+  type TestKorokd,
+  waitUntil,
+} from "../korokd-test-kit";
 
 // Real processes on a shared machine: allow for load (bun test's default is 5 s).
 setDefaultTimeout(30_000);
@@ -93,6 +100,40 @@ describe("SSE execution", () => {
     expect(events[0]?.event).toBe(":");
     expect(events.filter((e) => e.data === "ping").length).toBeGreaterThanOrEqual(2);
     expect(events.at(-1)).toMatchObject({ event: "exit", data: { stdout: "done\n" } });
+  });
+
+  test("the whole head and the opening comment reach the wire before the run writes anything", async () => {
+    // Raw bytes, as a proxy reads them: fetch would hide a head that arrives in pieces.
+    const { port } = new URL(korokd.url);
+    const body = JSON.stringify({ language: "sh", code: "sleep 1.2; echo late" });
+    const request =
+      `POST /api/execute HTTP/1.1\r\nhost: 127.0.0.1\r\naccept: text/event-stream\r\n` +
+      `authorization: Bearer ${await mintToken(korokd.keys.key)}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`;
+    const started = performance.now();
+    let text = "";
+    let openedAt = 0;
+    let lateAt = 0;
+    const closed = Promise.withResolvers<void>();
+    await Bun.connect({
+      hostname: "127.0.0.1",
+      port: Number(port),
+      socket: {
+        open: (socket) => void socket.write(request),
+        data: (_socket, chunk) => {
+          text += chunk.toString();
+          const head = text.indexOf("\r\n\r\n");
+          if (!openedAt && head !== -1 && text.includes(": korokd", head)) openedAt = performance.now() - started;
+          if (!lateAt && text.includes("late")) lateAt = performance.now() - started;
+        },
+        close: () => closed.resolve(),
+        error: (_socket, err) => closed.reject(err),
+      },
+    });
+    await closed.promise;
+    expect(text).toStartWith("HTTP/1.1 200");
+    expect(openedAt).toBeGreaterThan(0);
+    expect(lateAt - openedAt).toBeGreaterThan(800);
   });
 
   test("errors known before the run starts are plain JSON statuses, not streams", async () => {

@@ -1,7 +1,12 @@
 /**
- * A Server-Sent Events response (WHATWG HTML §9.2). A comment goes out at once, because Bun sends the
- * response headers only with the first body bytes, and again on an interval so proxies keep an idle
- * stream open. When the client goes away the stream is cancelled and the producer's signal aborts.
+ * A Server-Sent Events response (WHATWG HTML §9.2). A comment goes out at once and again on an interval,
+ * so the client sees the stream open before the run says anything and proxies keep an idle stream open.
+ * When the client goes away the stream is cancelled and the producer's signal aborts.
+ *
+ * The body is one of Bun's direct streams, and every event is flushed as it is written. With a queued
+ * stream Bun sends the status line and our headers at once but holds the rest of the head and the queued
+ * opening comment back for a later write: under load that was seen holding the first event (and the head)
+ * until the run ended.
  */
 import { KorokdError } from "../korokd-error";
 
@@ -17,33 +22,35 @@ export function sseResponse(
   produce: (send: SendEvent, signal: AbortSignal) => Promise<void>,
   options: SseOptions,
 ): Response {
-  const encoder = new TextEncoder();
   const abort = new AbortController();
-  let heartbeat: ReturnType<typeof setInterval> | undefined;
   let open = true;
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
+  const body = new ReadableStream({
+    type: "direct",
+    async pull(controller) {
       const push = (text: string) => {
-        if (open) controller.enqueue(encoder.encode(text));
+        if (!open) return;
+        // Past the socket's buffer (a slow client) Bun keeps the bytes; a run's output is capped anyway.
+        const written = controller.write(text);
+        if (written instanceof Promise) written.catch(() => undefined);
+        controller.flush();
       };
       const send: SendEvent = (event, data) => push(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       push(": korokd\n\n");
-      heartbeat = setInterval(() => push(": ping\n\n"), options.heartbeatMs);
-      void produce(send, abort.signal)
-        .catch((err: unknown) => {
-          const known = err instanceof KorokdError ? err : new KorokdError("internal", "internal error");
-          if (known.status >= 500) options.onError(err);
-          send("error", known.toBody());
-        })
-        .finally(() => {
-          clearInterval(heartbeat);
-          if (open) controller.close();
-          open = false;
-        });
+      const heartbeat = setInterval(() => push(": ping\n\n"), options.heartbeatMs);
+      try {
+        await produce(send, abort.signal);
+      } catch (err) {
+        const known = err instanceof KorokdError ? err : new KorokdError("internal", "internal error");
+        if (known.status >= 500) options.onError(err);
+        send("error", known.toBody());
+      } finally {
+        clearInterval(heartbeat);
+        if (open) controller.close();
+        open = false;
+      }
     },
     cancel() {
       open = false;
-      clearInterval(heartbeat);
       abort.abort();
     },
   });
