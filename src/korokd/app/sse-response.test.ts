@@ -123,7 +123,8 @@ describe("SSE execution", () => {
         data: (_socket, chunk) => {
           text += chunk.toString();
           const head = text.indexOf("\r\n\r\n");
-          if (!openedAt && head !== -1 && text.includes(": korokd", head)) openedAt = performance.now() - started;
+          if (!openedAt && head !== -1 && text.includes(": korokd", head))
+            openedAt = performance.now() - started;
           if (!lateAt && text.includes("late")) lateAt = performance.now() - started;
         },
         close: () => closed.resolve(),
