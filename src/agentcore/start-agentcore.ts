@@ -119,6 +119,8 @@ export async function startAgentcore(
       if (stop.signal.aborted) return;
       const running = runControllersWhileLeading({ client, settings, log, metrics, identity }, stop.signal);
       leading = running.set;
+      // The RPC waiters answer from this term's own adoption writes (they end with the term's set).
+      running.set.context.bindings.onBound((claim, sandbox) => cache.adopted(claim, sandbox));
       await running.done.finally(() => {
         if (leading === running.set) leading = undefined;
       });

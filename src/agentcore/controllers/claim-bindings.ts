@@ -9,14 +9,26 @@
  * check the sandbox's own claimRef before trusting it, and a lost entry (restart, expiry) only means the
  * watch delivers the same fact a little later.
  */
+import type { Sandbox } from "../../api/sandbox";
+import type { SandboxClaim } from "../../api/sandbox-claim";
 import type { Clock } from "../../kube/clock";
 
+/** Told of each binding this process wrote, with the objects as written (the sandbox as the write returned it). */
+export type BindingListener = (claim: SandboxClaim, sandbox: Sandbox) => void;
+
 export interface ClaimBindings {
+  /** `claim` now holds `sandbox` (as the adoption write or cold create returned it); listeners are told. */
+  bound(claim: SandboxClaim, sandbox: Sandbox): void;
   /** The claim with this uid now holds the named sandbox. */
   set(claimUid: string, sandboxName: string): void;
   get(claimUid: string): string | undefined;
   /** The claim's status (or the cache) says it now, or the claim is gone. */
   delete(claimUid: string): void;
+  /**
+   * Registers a listener for `bound`; returns the unregister function. The replica's session cache uses it
+   * to answer a waiting create from the adoption write's response instead of one watch delivery later.
+   */
+  onBound(listener: BindingListener): () => void;
 }
 
 export function createClaimBindings(clock: Clock, ttlMs = 120_000): ClaimBindings {
@@ -27,13 +39,23 @@ export function createClaimBindings(clock: Clock, ttlMs = 120_000): ClaimBinding
     lastSweep = now;
     for (const [uid, e] of entries) if (now - e.at > ttlMs) entries.delete(uid);
   };
+  const listeners = new Set<BindingListener>();
+  const set = (claimUid: string, sandboxName: string) => {
+    const now = clock.monotonic();
+    sweep(now);
+    entries.set(claimUid, { name: sandboxName, at: now });
+  };
   return {
-    set(claimUid, sandboxName) {
-      const now = clock.monotonic();
-      sweep(now);
-      entries.set(claimUid, { name: sandboxName, at: now });
+    bound(claim, sandbox) {
+      set(claim.metadata.uid ?? "", sandbox.metadata.name ?? "");
+      for (const listener of listeners) listener(claim, sandbox);
     },
+    set,
     get: (claimUid) => entries.get(claimUid)?.name,
     delete: (claimUid) => void entries.delete(claimUid),
+    onBound(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
   };
 }

@@ -201,7 +201,7 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
       if ("reason" in result) unbound = result;
       else {
         bound = parsedOrUndefined(sandboxKind, result);
-        ctx.bindings.set(uid, result.metadata.name ?? "");
+        ctx.bindings.bound(claim, result);
         const adopted = result.metadata.labels?.[LABELS.pool] !== undefined;
         const how = adopted ? "took warm sandbox" : "created sandbox";
         ctx.events.record(claim, "Normal", "Bound", `${how} ${result.metadata.name}`);

@@ -13,6 +13,8 @@
  * Change handlers (GC) see the session objects as written.
  */
 import { ANNOTATIONS } from "../../api/reserved-keys";
+import type { Sandbox } from "../../api/sandbox";
+import type { SandboxClaim } from "../../api/sandbox-claim";
 import { type Clock, systemClock } from "../../kube/clock";
 import { createInformer, type Informer } from "../../kube/informer";
 import type { KubeClient } from "../../kube/kube-client";
@@ -50,6 +52,11 @@ export interface SessionCache {
    * replaced), false when `signal` aborts first. Never rejects.
    */
   untilGone(kind: SessionKindInfo, obj: SessionObject, signal: AbortSignal): Promise<boolean>;
+  /**
+   * This replica (leading) wrote the adoption of `sandbox` by `claim`: reads and waits see it now rather
+   * than one watch delivery later (see session-sandboxes.ts).
+   */
+  adopted(claim: SandboxClaim, sandbox: Sandbox): void;
 }
 
 export interface SessionCacheOptions {
@@ -131,6 +138,7 @@ export function createSessionCache(
           .map((obj) => ({ kind, obj: shown(obj) })),
       ),
     bury: (kind, obj) => tombstones.add(kind, obj),
+    adopted: (claim, sandbox) => sandboxes.adopted(claim, sandbox),
     untilGone(kind, obj, signal) {
       const { namespace = "", name = "", uid } = obj.metadata;
       const inf = informers.get(kind)?.get(namespace);

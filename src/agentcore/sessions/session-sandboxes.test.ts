@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { SANDBOX_CLAIMS, SANDBOXES } from "../../api/resource-types";
+import type { Sandbox } from "../../api/sandbox";
 import { createKubeClient } from "../../kube/kube-client";
 import { loadKubeconfigFile } from "../../kube/kube-config";
 import { cluster, kubectl, sessionFor } from "../testing/agentcore-fixture";
@@ -66,6 +67,33 @@ async function readySandbox(name: string, claim: string, claimUid: string, podIP
     type: "merge",
     patch: { status: { phase: "Ready", podName: name, podIP, port: 1883 } },
   });
+}
+
+/** A Ready, unclaimed (warm) sandbox, as its pool leaves it; returns it as the apiserver last wrote it. */
+async function warmSandbox(name: string, podIP: string): Promise<Sandbox> {
+  await sandboxes.create(
+    {
+      apiVersion: API,
+      kind: "Sandbox",
+      metadata: { name, namespace: ns },
+      spec: { sandboxTemplate: { image: "agentland/code-interpreter:0.1.0", port: 1883 } },
+    } as never,
+    { namespace: ns },
+  );
+  return sandboxes.patchStatus(name, {
+    namespace: ns,
+    type: "merge",
+    patch: { status: { phase: "Ready", podName: name, podIP, port: 1883 } },
+  });
+}
+
+/** Polls `probe` until it returns a value (the cache's watches are asynchronous), at most `ms`. */
+async function eventually<T>(probe: () => T | undefined, ms = 10_000): Promise<T | undefined> {
+  for (const deadline = Date.now() + ms; Date.now() < deadline; await Bun.sleep(20)) {
+    const v = probe();
+    if (v !== undefined) return v;
+  }
+  return undefined;
 }
 
 const statusOnServer = async (name: string) =>
@@ -134,6 +162,79 @@ describe("session sandboxes", () => {
       expect(obj).toBeDefined();
       expect(obj && readiness(obj).state).toBe("pending");
       expect(obj?.status?.podIP).toBeUndefined();
+    }
+  }, 30_000);
+
+  test("this replica's own adoption write shows the session Ready before any watch does, and the watch rules once it shows that sandbox", async () => {
+    const session = await sessionFor(ns, "cyd", {});
+    const claimUid = await claimFor(session, await uidOf("codeinterpreter", session));
+    const claim = await claims.get(session, { namespace: ns });
+    const warm = await warmSandbox("sbx-written", "127.0.9.5");
+    // The adoption as its PUT would have returned it; never written, so no watch ever shows it.
+    const written: Sandbox = { ...warm, spec: { ...warm.spec, claimRef: { name: session, uid: claimUid } } };
+    const ready = () => {
+      const obj = cache.get(CI, ns, session);
+      return obj && readiness(obj).state === "ready" ? obj : undefined;
+    };
+    // Noted until the cache's own sandbox watch has seen the warm sandbox (a note only stands in for it).
+    const obj = await eventually(() => {
+      cache.adopted(claim, written);
+      return ready();
+    });
+    expect(obj?.status).toMatchObject({ phase: "Ready", podIP: "127.0.9.5", sandboxName: "sbx-written" });
+    expect(await statusOnServer(session)).toBe("");
+    // The sandbox really goes to another claim: once the watch shows it claimed, the note is void.
+    await sandboxes.update(
+      {
+        ...warm,
+        spec: { ...warm.spec, claimRef: { name: session, uid: "22222222-2222-2222-2222-222222222222" } },
+      },
+      { namespace: ns },
+    );
+    const pending = await eventually(() => {
+      const o = cache.get(CI, ns, session);
+      return o && readiness(o).state === "pending" ? o : undefined;
+    });
+    expect(pending?.status?.podIP).toBeUndefined();
+  }, 30_000);
+
+  test("a noted adoption whose sandbox names another claim uid, or whose claim the session does not control, never makes it Ready", async () => {
+    const session = await sessionFor(ns, "dee", {});
+    await claimFor(session, await uidOf("codeinterpreter", session));
+    const claim = await claims.get(session, { namespace: ns });
+    const warm = await warmSandbox("sbx-mismatch", "127.0.9.6");
+    const otherUid: Sandbox = {
+      ...warm,
+      spec: { ...warm.spec, claimRef: { name: session, uid: "33333333-3333-3333-3333-333333333333" } },
+    };
+    const foreign = await sessionFor(ns, "dee", {});
+    const foreignClaimUid = await claimFor(foreign, "00000000-0000-0000-0000-000000000000");
+    const foreignClaim = await claims.get(foreign, { namespace: ns });
+    const warm2 = await warmSandbox("sbx-foreign-note", "127.0.9.7");
+    const foreignNote: Sandbox = {
+      ...warm2,
+      spec: { ...warm2.spec, claimRef: { name: foreign, uid: foreignClaimUid } },
+    };
+    // A control noted the same way shows when the notes are in effect (the cache has seen the sandboxes).
+    const control = await sessionFor(ns, "dee", {});
+    const controlUid = await claimFor(control, await uidOf("codeinterpreter", control));
+    const controlClaim = await claims.get(control, { namespace: ns });
+    const warm3 = await warmSandbox("sbx-control-note", "127.0.9.8");
+    const controlNote: Sandbox = {
+      ...warm3,
+      spec: { ...warm3.spec, claimRef: { name: control, uid: controlUid } },
+    };
+    const shown = await eventually(() => {
+      cache.adopted(claim, otherUid);
+      cache.adopted(foreignClaim, foreignNote);
+      cache.adopted(controlClaim, controlNote);
+      const o = cache.get(CI, ns, control);
+      return o && readiness(o).state === "ready" ? o : undefined;
+    });
+    expect(shown).toBeDefined();
+    for (const name of [session, foreign]) {
+      const o = cache.get(CI, ns, name);
+      expect(o && readiness(o).state).toBe("pending");
     }
   }, 30_000);
 });

@@ -14,6 +14,11 @@
  *
  * Only Ready is ever inferred, and only over a status that says neither Ready, Failed nor Terminating: a
  * failure and everything after Ready come from the session's own status, written by the leader.
+ *
+ * The leader knows of its own adoptions a watch delivery before its watch shows them: `adopted` takes the
+ * claim and the sandbox as the conditional write returned them, and they stand in for what the watches
+ * show until the watch shows that sandbox claimed (or gone, or replaced). Same objects, same rules; only
+ * earlier.
  */
 import { SANDBOX_CLAIMS, SANDBOXES } from "../../api/resource-types";
 import type { Sandbox } from "../../api/sandbox";
@@ -34,16 +39,28 @@ export interface SessionSandboxes {
   overlay(obj: SessionObject): SessionObject;
   /** Calls `handler` whenever the claim or sandbox of session `namespace/name` may have changed. */
   onChange(namespace: string, name: string, handler: () => void): () => void;
+  /** This replica's write bound `sandbox` to `claim` (objects as the apiserver returned them). */
+  adopted(claim: SandboxClaim, sandbox: Sandbox): void;
 }
 
 /** Sandboxes by the claim holding them (`spec.claimRef.name`), which is named like its session. */
 const CLAIM_NAME_INDEX = "claim-name";
 const SETTLED_PHASES: ReadonlySet<string> = new Set(["Ready", "Failed", "Terminating"]);
 const DEFAULT_PORT = 1883;
+/** A written adoption the watch has not confirmed stands in for it at most this long. */
+const WRITTEN_TTL_MS = 30_000;
 
 interface Watched {
   readonly claims: Informer<SandboxClaim>;
   readonly sandboxes: Informer<Sandbox>;
+  /** Adoptions this replica wrote, by claim name, until the sandbox watch shows them. */
+  readonly written: Map<string, Written>;
+}
+
+interface Written {
+  readonly claim: SandboxClaim;
+  readonly sandbox: Sandbox;
+  readonly at: number;
 }
 
 export function createSessionSandboxes(
@@ -72,7 +89,7 @@ export function createSessionSandboxes(
       onUpdate: (_o, s) => sandboxChanged(s),
       onDelete: sandboxChanged,
     });
-    watched.set(namespace, { claims, sandboxes });
+    watched.set(namespace, { claims, sandboxes, written: new Map() });
   }
   const all = () => [...watched.values()].flatMap((w) => [w.claims, w.sandboxes] as Informer<object>[]);
 
@@ -86,7 +103,7 @@ export function createSessionSandboxes(
     overlay(obj) {
       if (obj.metadata.deletionTimestamp || SETTLED_PHASES.has(obj.status?.phase ?? "")) return obj;
       const w = watched.get(obj.metadata.namespace ?? "");
-      const held = w && heldSandbox(w, obj);
+      const held = w && heldSandbox(w, obj, clock.monotonic());
       return held ? asReady(obj, held, clock.now()) : obj;
     },
     onChange(namespace, name, handler) {
@@ -99,6 +116,15 @@ export function createSessionSandboxes(
         if (set.size === 0 && listeners.get(key) === set) listeners.delete(key);
       };
     },
+    adopted(claim, sandbox) {
+      const { namespace = "", name = "" } = claim.metadata;
+      const w = watched.get(namespace);
+      if (!w || sandbox.spec?.claimRef?.uid !== claim.metadata.uid) return;
+      const now = clock.monotonic();
+      for (const [key, e] of w.written) if (now - e.at > WRITTEN_TTL_MS) w.written.delete(key);
+      w.written.set(name, { claim, sandbox, at: now });
+      notify(namespace, name);
+    },
   };
 }
 
@@ -107,17 +133,37 @@ interface Held {
   readonly claim?: SandboxClaim;
 }
 
+/**
+ * The adoption this replica wrote for claim `name`, while the sandbox watch still shows that sandbox as it
+ * was before (same uid, unclaimed). Anything else the watch shows is newer than the write: it rules.
+ */
+function writtenFor(w: Watched, name: string, nowMs: number): Written | undefined {
+  const e = w.written.get(name);
+  if (!e) return undefined;
+  const { namespace = "", name: sandboxName = "", uid } = e.sandbox.metadata;
+  const seen = w.sandboxes.get(`${namespace}/${sandboxName}`);
+  if (nowMs - e.at > WRITTEN_TTL_MS || !seen || seen.metadata.uid !== uid || seen.spec?.claimRef) {
+    w.written.delete(name);
+    return undefined;
+  }
+  return e;
+}
+
 /** The live, Ready sandbox the session holds, found the way the leader's session controller finds it. */
-function heldSandbox(w: Watched, session: SessionObject): Held | undefined {
+function heldSandbox(w: Watched, session: SessionObject, nowMs: number): Held | undefined {
   const { namespace = "", name = "" } = session.metadata;
-  const claim = w.claims.get(`${namespace}/${name}`);
+  const written = writtenFor(w, name, nowMs);
+  const cachedClaim = w.claims.get(`${namespace}/${name}`);
+  // The written claim only while the watch has not shown that claim yet; a claim the watch shows rules.
+  const claim = cachedClaim ?? written?.claim;
   let held: Held | undefined;
   if (claim) {
     if (!isControlledBy(claim, session) || claim.metadata.deletionTimestamp) return undefined;
     const uid = claim.metadata.uid;
-    const live = w.sandboxes
-      .byIndex(CLAIM_NAME_INDEX, name)
-      .filter((s) => uid !== undefined && s.spec?.claimRef?.uid === uid && !s.metadata.deletionTimestamp);
+    const live = [
+      ...w.sandboxes.byIndex(CLAIM_NAME_INDEX, name),
+      ...(written && written.claim.metadata.uid === uid ? [written.sandbox] : []),
+    ].filter((s) => uid !== undefined && s.spec?.claimRef?.uid === uid && !s.metadata.deletionTimestamp);
     // The one the claim's status names; before that status, only an unambiguous one (of two, left by a
     // cold create racing an adoption, the claim controller keeps one and releases the other).
     const named = claim.status?.sandboxName;
