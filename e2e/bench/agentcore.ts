@@ -3,24 +3,29 @@
  * real korokd pods on the host-process node), answered by the leader and by a standby replica, and the
  * unary RPC overhead of AgentCore's gRPC path against a raw HTTP POST to a bare Bun server, side by side
  * in the same run.
+ *
+ * Deployed as it runs: each replica is its own `agentland --mode=agentcore` process and the bench (the
+ * client, like the gateway) a third. In one process, every watch event would be parsed and handled by both
+ * replicas and the bench on one thread, and the client's answer would queue behind the leader's own work.
  */
+import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
   adminClient,
   apply,
+  cluster,
   controllerNamespace,
   KOROKD_IMAGE,
   kubectl,
   pool,
 } from "../../src/agentcore/controllers/testing/controller-fixture";
 import { watcher } from "../../src/agentcore/controllers/testing/event-waiter";
-import { startTestAgentcore } from "../../src/agentcore/testing/agentcore-fixture";
 import { CODE_INTERPRETERS, SANDBOX_CLAIMS, SANDBOX_POOLS, SANDBOXES } from "../../src/api/resource-types";
 import { AgentCoreService } from "../../src/gen/agentland/agentcore/v1/agentcore_pb";
 import type { KubeObject } from "../../src/kube/kube-object";
 import type { ResourceClient } from "../../src/kube/resource-client";
-import { CONFIG_MAPS } from "../../src/kube/resources";
+import { CONFIG_MAPS, LEASES } from "../../src/kube/resources";
 
 const POOL = 8;
 const CREATES = 24;
@@ -34,6 +39,8 @@ const pct = (xs: number[], p: number) => {
 };
 const metric = (name: string, value: number, unit = "ms") =>
   console.log(JSON.stringify({ bench: "agentcore", metric: name, value: Number(value.toFixed(3)), unit }));
+
+const MAIN = join(import.meta.dir, "../../src/main.ts");
 
 const client = adminClient();
 const pools = client.resource(SANDBOX_POOLS);
@@ -82,6 +89,78 @@ async function stageClock<T extends KubeObject>(
   };
 }
 
+function freePort(): number {
+  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+  const port = server.port ?? 0;
+  server.stop(true);
+  return port;
+}
+
+interface Replica {
+  readonly name: string;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** One agentcore replica in its own process, as deployed; resolves once it serves /healthz. */
+async function startReplica(name: string, ns: string): Promise<Replica> {
+  const port = freePort();
+  const httpPort = freePort();
+  const proc = Bun.spawn(
+    [
+      "bun",
+      MAIN,
+      "--mode=agentcore",
+      `--kubeconfig=${cluster.kubeconfig}`,
+      "--listen-host=127.0.0.1",
+      `--listen-port=${port}`,
+      `--http-port=${httpPort}`,
+      `--pod-name=${name}`,
+      `--allowed-namespaces=${ns}`,
+      `--sandbox-namespace=${ns}`,
+      `--leader-election-namespace=${ns}`,
+      "--lease-duration=3s",
+      "--renew-deadline=2s",
+      "--retry-period=500ms",
+      "--create-timeout=30s",
+      "--code-interpreter-pool=code-interpreter",
+      "--log-level=error",
+    ],
+    { stdout: "ignore", stderr: "inherit" },
+  );
+  const replica: Replica = {
+    name,
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      proc.kill("SIGTERM");
+      const killed = setTimeout(() => proc.kill("SIGKILL"), 5_000);
+      await proc.exited;
+      clearTimeout(killed);
+    },
+  };
+  for (const deadline = Date.now() + 30_000; ; await Bun.sleep(100)) {
+    const healthz = fetch(`http://127.0.0.1:${httpPort}/healthz`, { signal: AbortSignal.timeout(1_000) });
+    const ok = await healthz.then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return replica;
+    if (proc.exitCode !== null || Date.now() > deadline) {
+      await replica.stop();
+      throw new Error(`agentcore replica ${name} did not become healthy`);
+    }
+  }
+}
+
+/** Whether `name` holds agentcore's Lease in `ns`. */
+async function leads(name: string, ns: string): Promise<boolean> {
+  const lease = await client
+    .resource(LEASES)
+    .get("agentland-agentcore", { namespace: ns })
+    .catch(() => undefined);
+  return lease?.spec?.holderIdentity?.startsWith(`${name}_`) ?? false;
+}
+
 async function waitAvailable(ns: string, n: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while ((await available(ns)) < n) {
@@ -92,22 +171,12 @@ async function waitAvailable(ns: string, n: number, timeoutMs: number): Promise<
 
 const ns = await controllerNamespace("bench-agentcore");
 await apply(pool(ns, "code-interpreter", POOL, { image: KOROKD_IMAGE, port: 1883 }));
-const agentcore = await startTestAgentcore(
-  ns,
-  ["--create-timeout=30s", "--code-interpreter-pool=code-interpreter"],
-  {
-    controllers: true,
-  },
-);
+const agentcore = await startReplica("bench-leader", ns);
 const rpc = createClient(AgentCoreService, createGrpcTransport({ baseUrl: agentcore.url }));
-for (const deadline = Date.now() + 30_000; !agentcore.isLeader(); await Bun.sleep(50)) {
+for (const deadline = Date.now() + 30_000; !(await leads(agentcore.name, ns)); await Bun.sleep(100)) {
   if (Date.now() > deadline) throw new Error("agentcore did not take the lease");
 }
-const standby = await startTestAgentcore(
-  ns,
-  ["--create-timeout=30s", "--code-interpreter-pool=code-interpreter"],
-  { controllers: true },
-);
+const standby = await startReplica("bench-standby", ns);
 const followerRpc = createClient(AgentCoreService, createGrpcTransport({ baseUrl: standby.url }));
 const bare = Bun.serve({
   hostname: "127.0.0.1",
@@ -147,18 +216,19 @@ try {
     // Measure the warm path on its own: the pool is full again (the previous create's refill is done).
     await waitAvailable(ns, POOL, 60_000);
     await Bun.sleep(50);
+    // The floor in the same quiet conditions as the create right after it (pool full, refill done): one
+    // apiserver write and its watch event. Measured after a delete instead, it would include that churn.
+    const name = `floor-${i}`;
+    const t1 = performance.now();
+    const seen = cmWatch.until(name, () => true);
+    await configMaps.create({ metadata: { name, namespace: ns }, data: {} }, { namespace: ns });
+    floor.push((await seen) - t1);
     const t0 = performance.now();
     const { session } = await via.createCodeInterpreter({ principal: "bench", options: { namespace: ns } });
     (viaFollower ? followerCreate : create).push(performance.now() - t0);
     if (session?.warm) warm++;
     if (!viaFollower) answered.push({ id: session?.id ?? "", t0 });
     await via.deleteSession({ principal: "bench", id: session?.id ?? "", namespace: ns });
-    // The floor, in the same conditions: one apiserver write and its watch event.
-    const name = `floor-${i}`;
-    const t1 = performance.now();
-    const seen = cmWatch.until(name, () => true);
-    await configMaps.create({ metadata: { name, namespace: ns }, data: {} }, { namespace: ns });
-    floor.push((await seen) - t1);
   }
   await cmWatch.close();
   for (const { id, t0 } of answered) {
@@ -219,8 +289,8 @@ try {
   metric("rpc_overhead_ratio_p50", pct(grpc, 50) / pct(raw, 50), "ratio");
 } finally {
   bare.stop(true);
-  await standby.stop(2_000);
-  await agentcore.stop(2_000);
+  await standby.stop();
+  await agentcore.stop();
   await kubectl(["delete", "namespace", ns, "--wait=false"]);
 }
 process.exit(0);
