@@ -82,21 +82,30 @@ export function upstreamHeaders(incoming: Headers, ctx: UpstreamContext): FieldL
   return out;
 }
 
-/** The response headers the client receives, from the sandbox's field lines (names lower-case). */
+/** Header fields by lower-case name, repeated fields comma-joined (RFC 9110 §5.3). */
+export type HeaderRecord = Record<string, string>;
+
+/**
+ * The response headers the client receives, from the sandbox's field lines (names lower-case). A record
+ * rather than field lines: `Response` takes a record in about half the time (this runs on every proxied
+ * request), and the one field that may not be comma-joined, Set-Cookie, never passes anyway. Without a
+ * prototype, so that no field name (`__proto__`) is special.
+ */
 export function downstreamHeaders(
   upstream: readonly (readonly [string, string])[],
   sessionId: string,
   requestId: string,
-): FieldLines {
+): HeaderRecord {
   const connection = fieldValue(upstream, "connection");
   const named = connection === null ? undefined : connectionTokens(connection);
-  const out: FieldLines = [];
+  const out: HeaderRecord = Object.create(null);
   for (const [name, value] of upstream) {
     if (NEVER_DOWNSTREAM.has(name) || named?.has(name)) continue;
-    out.push([name, value]);
+    const prior = out[name];
+    out[name] = prior === undefined ? value : `${prior}, ${value}`;
   }
-  out.push(["x-agentland-session", sessionId]);
-  out.push(["x-request-id", requestId]);
+  out["x-agentland-session"] = sessionId;
+  out["x-request-id"] = requestId;
   return out;
 }
 

@@ -4,6 +4,7 @@
  * busy (activity reports) from the first byte sent until the response body has ended, failed or been
  * cancelled by the client.
  */
+import { STATUS_CODES } from "node:http";
 import type { Session } from "../../gen/agentland/agentcore/v1/agentcore_pb";
 import type { ActivityTracker } from "../activity/activity-tracker";
 import type { GatewayMetrics } from "../metrics/metrics";
@@ -95,12 +96,14 @@ export async function proxyToSession(
   deps.metrics.upstreamLatency(call.route, (performance.now() - started) / 1000);
   return {
     upstream,
-    toClient: () =>
-      new Response(upstream.body, {
-        status: upstream.status,
-        statusText: upstream.statusText,
-        headers: downstreamHeaders(upstream.headers, session.id, requestId),
-      }),
+    toClient: () => {
+      const headers = downstreamHeaders(upstream.headers, session.id, requestId);
+      // A reason phrase is passed on only when it is not the standard one (Bun writes that by itself;
+      // naming it costs a third of the Response's construction).
+      return upstream.statusText === STATUS_CODES[upstream.status]
+        ? new Response(upstream.body, { status: upstream.status, headers })
+        : new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
+    },
     discard() {
       if (upstream.body instanceof ReadableStream) void upstream.body.cancel().catch(() => undefined);
     },
