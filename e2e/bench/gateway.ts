@@ -10,7 +10,8 @@
  *     with each proxy's CPU time per request: the machine is shared (2 cores, wrk and the agent on them too),
  *     so req/s swings with other load while CPU per request and the gateway/bare-proxy ratios hold;
  *   - the gateway's RSS after the load.
- * Bounded: ~5,000 sequential runs and five 4 s wrk runs (gateway and bare proxy alternate).
+ * Bounded: ~5,000 sequential runs, two 2 s warm-up wrk runs and five 4 s wrk runs (gateway and bare proxy
+ * alternate).
  *
  * `bun e2e/bench/gateway.ts --serve-fetch-proxy <origin>` is the bare proxy itself (a child process, so
  * its CPU is counted apart): every request's path and query go to `<origin>` with method, headers and body.
@@ -25,6 +26,7 @@ const RUNS = 1500;
 const WARMUP = 300;
 const WRK_SECONDS = 4;
 const WRK_ROUNDS = 2;
+const WARMUP_SECONDS = 2;
 const WRK_CONNECTIONS = 32;
 const INVOCATIONS = "/api/agent-sessions/invocations";
 
@@ -154,8 +156,8 @@ interface WrkResult {
   readonly errors: number;
 }
 
-async function wrk(url: string, headers: Record<string, string>): Promise<WrkResult> {
-  const args = ["wrk", "-t2", `-c${WRK_CONNECTIONS}`, `-d${WRK_SECONDS}s`, "--latency"];
+async function wrk(url: string, headers: Record<string, string>, duration = WRK_SECONDS): Promise<WrkResult> {
+  const args = ["wrk", "-t2", `-c${WRK_CONNECTIONS}`, `-d${duration}s`, "--latency"];
   for (const [k, v] of Object.entries(headers)) args.push("-H", `${k}: ${v}`);
   const proc = Bun.spawn([...args, url], { stdout: "pipe", stderr: "inherit" });
   const out = await new Response(proc.stdout).text();
@@ -248,7 +250,18 @@ async function throughput(stack: GatewayStack) {
   const path = `${INVOCATIONS}/v1/ping?x=1`;
   const gatewayHeaders = { authorization: `Bearer ${apiKey}`, "x-agentland-session": session };
   try {
+    // Unmeasured: each subject's code is compiled by the JIT on its first seconds under load, on threads
+    // whose CPU time would otherwise count against the requests of the first round.
+    await wrk(`${proxy.url}${path}`, {}, WARMUP_SECONDS);
+    await wrk(`${stack.gateway.url}${path}`, gatewayHeaders, WARMUP_SECONDS);
     const direct = await loadRun(`${agent.url}/v1/ping?x=1`, {}, { agent: agentPid });
+    // The agent's own cost grows with what it is sent (it echoes every header): the same call straight
+    // to it, with the header set the gateway sends, separates that from the gateway's cost.
+    const directLikeGateway = await loadRun(
+      `${agent.url}/v1/ping?x=1`,
+      await headersAgentSees(`${stack.gateway.url}${path}`, gatewayHeaders),
+      { agent: agentPid },
+    );
     const viaProxy: LoadRun[] = [];
     const viaGateway: LoadRun[] = [];
     // Alternating, so that load from elsewhere on the machine hits both alike.
@@ -265,6 +278,7 @@ async function throughput(stack: GatewayStack) {
     }
     return {
       direct,
+      directLikeGateway,
       proxy: combine(viaProxy),
       gateway: combine(viaGateway),
       rounds: { viaProxy, viaGateway },
@@ -272,6 +286,16 @@ async function throughput(stack: GatewayStack) {
   } finally {
     await proxy.child.stop();
   }
+}
+
+/** The request headers the echo agent receives through the gateway (its token stays valid for the run). */
+async function headersAgentSees(
+  url: string,
+  headers: Record<string, string>,
+): Promise<Record<string, string>> {
+  const echoed = (await (await fetch(url, { headers })).json()) as { headers: Record<string, string> };
+  const { host: _host, ...rest } = echoed.headers;
+  return rest;
 }
 
 function printLatency(latency: Awaited<ReturnType<typeof runLatency>>, load: number): void {
@@ -300,6 +324,7 @@ function printThroughput(t: Awaited<ReturnType<typeof throughput>>): void {
       `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.errors} | ${proxied ? r.proxyCpuUs.toFixed(0) : "-"} | ${proxied ? r.proxyMainCpuUs.toFixed(0) : "-"} | ${r.agentCpuUs.toFixed(0)} | ${r.load.toFixed(1)} |`,
     );
   row("straight to the echo agent", t.direct, false);
+  row("straight to the echo agent, with the gateway's request headers", t.directLikeGateway, false);
   t.rounds.viaProxy.forEach((r, i) => {
     row(`bare Bun fetch proxy, round ${i + 1}`, r, true);
     row(`gateway, round ${i + 1}`, t.rounds.viaGateway[i] as LoadRun, true);
@@ -337,6 +362,9 @@ async function main() {
     metric("run_fetch_proxy_added_p50", proxy.p50 - direct.p50, "ms");
     metric("run_load_average", latencyLoad, "load");
     metric("invoke_direct_rps", tput.direct.rps, "req/s");
+    metric("invoke_direct_agent_cpu_per_request", tput.direct.agentCpuUs, "us");
+    metric("invoke_direct_gateway_headers_agent_cpu_per_request", tput.directLikeGateway.agentCpuUs, "us");
+    metric("invoke_gateway_agent_cpu_per_request", tput.gateway.agentCpuUs, "us");
     metric("invoke_fetch_proxy_rps", tput.proxy.rps, "req/s");
     metric("invoke_gateway_rps", tput.gateway.rps, "req/s");
     metric("invoke_gateway_p50", tput.gateway.p50, "ms");
@@ -351,7 +379,7 @@ async function main() {
     metric("invoke_load_average", tput.gateway.load, "load");
     metric("gateway_rss_after_load", rssMiB, "MiB");
     for (const m of metrics) console.log(JSON.stringify({ bench: "gateway", ...m }));
-    if (tput.gateway.errors + tput.direct.errors + tput.proxy.errors > 0) {
+    if (tput.gateway.errors + tput.direct.errors + tput.directLikeGateway.errors + tput.proxy.errors > 0) {
       throw new Error("requests failed under load");
     }
   } finally {
