@@ -29,8 +29,11 @@ export interface ForwardRequest {
   /** Declared length of a streamed body; undefined sends it chunked. */
   readonly bodyLength: number | undefined;
   readonly firstByteTimeoutMs: number;
-  /** The client's request signal: aborts when the client goes away. */
-  readonly clientSignal: AbortSignal;
+  /**
+   * The client's request signal (aborts when the client goes away), asked for only when needed: taking
+   * a server request's signal has a cost, and most exchanges end before it could matter.
+   */
+  readonly clientSignal: () => AbortSignal;
   readonly sessionId: string;
   /** Runs once when the exchange is over (body delivered, failed or abandoned). */
   readonly onFinish: () => void;
@@ -56,7 +59,7 @@ export async function forwardRequest(client: UpstreamClient, req: ForwardRequest
       onFinish: req.onFinish,
     });
   } catch (err) {
-    throw upstreamError(err, req.clientSignal.aborted, req.sessionId);
+    throw upstreamError(err, req.clientSignal().aborted, req.sessionId);
   }
 }
 

@@ -85,7 +85,7 @@ export async function proxyToSession(
       body: call.body,
       bodyLength: declared === null ? undefined : Number(declared),
       firstByteTimeoutMs: call.firstByteTimeoutMs,
-      clientSignal: raw.signal,
+      clientSignal: () => raw.signal,
       sessionId: session.id,
       onFinish: end,
     });

@@ -6,6 +6,7 @@
  * reads slowly. `onFinish` runs exactly once, when the exchange is over for good.
  */
 import type { Socket } from "bun";
+import { type LateWatched, watchLater } from "./late-abort-watch";
 import {
   createResponseParser,
   ProtocolError,
@@ -26,7 +27,8 @@ export interface ExchangeRequest {
   readonly bodyLength: number | undefined;
   /** Time allowed for the response head after the body went out (and between upload chunks). */
   readonly headersTimeoutMs: number | undefined;
-  readonly signal: AbortSignal;
+  /** The client's signal; as a function it is asked for only if the exchange lasts (`late-abort-watch.ts`). */
+  readonly signal: AbortSignal | (() => AbortSignal);
   readonly onFinish: () => void;
 }
 
@@ -60,7 +62,7 @@ export function exchange(
   });
 }
 
-class Exchange {
+class Exchange implements LateWatched {
   private settled = false;
   private finished = false;
   private requestSent = false;
@@ -73,7 +75,9 @@ class Exchange {
   private drained: (() => void) | undefined;
   private paused = false;
   private readonly parser: ResponseParser;
-  private readonly onAbort = () => this.fail(this.req.signal.reason);
+  /** The client's signal once subscribed to. */
+  private signal: AbortSignal | undefined;
+  private readonly onAbort = () => this.fail(this.signal?.reason);
 
   constructor(
     private readonly socket: Socket<ConnectionState>,
@@ -101,11 +105,9 @@ class Exchange {
       drain: () => this.drained?.(),
       closed: (error) => this.closed(error),
     };
-    if (this.req.signal.aborted) {
-      this.onAbort();
-      return;
-    }
-    this.req.signal.addEventListener("abort", this.onAbort, { once: true });
+    const signal = this.req.signal;
+    if (typeof signal === "function") watchLater(this);
+    else if (!this.subscribe(signal)) return;
     this.arm();
     // Most requests (no body, or a buffered one) go out in one write that the socket takes whole: no
     // promise needed. Streamed bodies and full socket buffers take the asynchronous path.
@@ -125,6 +127,23 @@ class Exchange {
       return;
     }
     this.send(sendRequest(this.socket, this.req, this.req.body, this.sendHooks()));
+  }
+
+  watch(): void {
+    if (this.finished || this.signal !== undefined) return;
+    const signal = this.req.signal;
+    this.subscribe(typeof signal === "function" ? signal() : signal);
+  }
+
+  /** Listens for the client going away; false (and the exchange failed) when it already has. */
+  private subscribe(signal: AbortSignal): boolean {
+    this.signal = signal;
+    if (signal.aborted) {
+      this.onAbort();
+      return false;
+    }
+    signal.addEventListener("abort", this.onAbort, { once: true });
+    return true;
   }
 
   private sendHooks(): SendHooks {
@@ -246,7 +265,7 @@ class Exchange {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.timer);
-    this.req.signal.removeEventListener("abort", this.onAbort);
+    this.signal?.removeEventListener("abort", this.onAbort);
     if (reusable && this.requestSent) this.pool.release(this.socket);
     else {
       this.socket.data.owner = undefined;

@@ -38,7 +38,7 @@ export interface SocketPool {
     host: string,
     port: number,
     timeoutMs: number,
-    signal: AbortSignal,
+    signal: AbortSignal | (() => AbortSignal),
   ): PooledConnection | Promise<PooledConnection>;
   /** Returns a connection for reuse (or closes it when the pool for its origin is full). */
   release(socket: Socket<ConnectionState>): void;
@@ -130,10 +130,13 @@ export function createSocketPool(opts: SocketPoolOptions): SocketPool {
           return { socket, reused: true };
         }
       }
-      return connect(host, port, timeoutMs, signal).then((socket) => {
-        socket.data.uses = 1;
-        return { socket, reused: false };
-      });
+      // Connecting may take long: the client's signal is needed now.
+      return connect(host, port, timeoutMs, typeof signal === "function" ? signal() : signal).then(
+        (socket) => {
+          socket.data.uses = 1;
+          return { socket, reused: false };
+        },
+      );
     },
     release(socket) {
       socket.data.owner = undefined;

@@ -245,4 +245,44 @@ describe("upstream client", () => {
     ).rejects.toThrow("client gone");
     expect(finished()).toBe(1);
   });
+
+  test("a client signal asked for late still aborts a sandbox that has not answered, and is never asked for a quick answer", async () => {
+    let aborted = false;
+    const port = serve(
+      (req) =>
+        new Promise<Response>((resolve) => {
+          req.signal.addEventListener("abort", () => {
+            aborted = true;
+            resolve(new Response(null, { status: 499 }));
+          });
+        }),
+    );
+    const gone = new AbortController();
+    gone.abort(new Error("client gone")); // gone before the signal was ever asked for
+    let asked = 0;
+    const slow = call(port, {
+      signal: () => {
+        asked++;
+        return gone.signal;
+      },
+    });
+    await expect(slow.res).rejects.toThrow("client gone");
+    expect(asked).toBeGreaterThan(0);
+    expect(slow.finished()).toBe(1);
+    while (!aborted) await Bun.sleep(5);
+
+    const quickPort = serve(() => new Response("quick"));
+    // A new connection asks for the signal at once (connecting may take long): open one first.
+    expect(await text((await call(quickPort).res).body)).toBe("quick");
+    let quickAsked = 0;
+    const quick = call(quickPort, {
+      signal: () => {
+        quickAsked++;
+        return new AbortController().signal;
+      },
+    });
+    expect(await text((await quick.res).body)).toBe("quick");
+    await Bun.sleep(50);
+    expect(quickAsked).toBe(0);
+  });
 });

@@ -22,7 +22,8 @@ export interface UpstreamRequest {
   readonly bodyLength?: number | undefined;
   /** Time for the response head after the request went out; undefined waits as long as the client. */
   readonly headersTimeoutMs?: number | undefined;
-  readonly signal: AbortSignal;
+  /** The client's signal; as a function it is asked for only if the exchange lasts (`late-abort-watch.ts`). */
+  readonly signal: AbortSignal | (() => AbortSignal);
   /** Runs once when the exchange is over: body delivered, failed, or abandoned. */
   readonly onFinish: () => void;
 }
