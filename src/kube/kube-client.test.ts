@@ -186,3 +186,34 @@ async function freePort(): Promise<number> {
   s.stop(true);
   return port;
 }
+
+test("200 calls at once keep at most maxInFlight on the wire, reusing that many connections", async () => {
+  let inFlight = 0;
+  let peak = 0;
+  const ports = new Set<number>();
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    async fetch(req, srv) {
+      ports.add(srv.requestIP(req)?.port ?? 0);
+      peak = Math.max(peak, ++inFlight);
+      await Bun.sleep(10);
+      inFlight--;
+      return Response.json({ kind: "ConfigMap", metadata: { name: "probe" } });
+    },
+  });
+  try {
+    const plain: KubeConfig = { ...viaProxy, server: `http://127.0.0.1:${server.port}` };
+    const client = createKubeClient(plain, { qps: 0, maxInFlight: 16 });
+    for (let round = 0; round < 3; round++) {
+      const all = await Promise.all(
+        Array.from({ length: 200 }, () => client.request<{ kind: string }>({ method: "GET", path: "/x" })),
+      );
+      expect(all.every((r) => r.kind === "ConfigMap")).toBe(true);
+    }
+    expect(peak).toBe(16);
+    expect(ports.size).toBeLessThanOrEqual(16);
+  } finally {
+    server.stop(true);
+  }
+});

@@ -7,6 +7,7 @@
  */
 import { type BackoffPolicy, backoffDelay } from "./backoff";
 import { type Clock, systemClock } from "./clock";
+import { createConcurrencyGate } from "./concurrency-gate";
 import type { KubeConfig } from "./kube-config";
 import { KubeError, kubeErrorFromStatus } from "./kube-error";
 import { createRateLimiter, type RateLimiter, type RateLimitStats } from "./rate-limiter";
@@ -17,6 +18,12 @@ export interface KubeClientOptions {
   readonly qps?: number;
   /** Requests allowed at once above `qps` (default 100). */
   readonly burst?: number;
+  /**
+   * Requests (not watches) on the wire at once; more wait here (default 64). Bun's fetch keeps at most 64
+   * idle connections to a host: each request beyond that opens a new TLS connection and closes it after,
+   * a handshake's CPU on both sides. 200 at once, five times over, opened 689 connections instead of 74.
+   */
+  readonly maxInFlight?: number;
   /** Default deadline of one call including its retries (default 30 s). */
   readonly timeoutMs?: number;
   /** Retries of a read after transient failures, and of any call after 429 (default 5). */
@@ -67,6 +74,7 @@ export function createKubeClient(config: KubeConfig, opts: KubeClientOptions = {
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? Math.random;
   const limiter: RateLimiter = createRateLimiter({ qps: opts.qps ?? 50, burst: opts.burst ?? 100, clock });
+  const wire = createConcurrencyGate(opts.maxInFlight ?? 64);
   const defaultTimeout = opts.timeoutMs ?? 30_000;
   const maxRetries = opts.maxRetries ?? 5;
   const backoff = opts.retryBackoff ?? DEFAULT_BACKOFF;
@@ -107,13 +115,18 @@ export function createKubeClient(config: KubeConfig, opts: KubeClientOptions = {
     let reauthenticated = false;
     for (let attempt = 0; ; attempt++) {
       let error: KubeError;
+      let release: (() => void) | undefined;
       try {
         await limiter.take(signal);
+        release = await wire.acquire(signal);
         const res = await send(req, signal);
+        // The slot is held until the body is read: only then does the connection go back to the pool.
         if (res.ok) return await readJson<T>(res, what, req.signal, deadline);
         error = kubeErrorFromStatus(res.status, await readBody(res), what, retryAfterMs(res, clock));
       } catch (err) {
         error = failure(err, what, req.signal, deadline);
+      } finally {
+        release?.();
       }
       if (error.code === 401 && config.token && !reauthenticated) {
         reauthenticated = true; // the token file may have rotated under us: read it again, once
