@@ -68,7 +68,7 @@ export interface ControllerSet {
 }
 
 /** Workers per configured worker for the controllers a waiting user is behind (see the work queues below). */
-const USER_PATH_WORKER_FACTOR = 4;
+const USER_PATH_WORKER_FACTOR = 8;
 const USER_PATH: ReadonlySet<ControllerName> = new Set(["claim", "codeInterpreter", "agentSession"]);
 
 const CONTROLLERS: readonly ControllerName[] = [
@@ -159,7 +159,10 @@ export function createControllerSet(opts: ControllerSetOptions): ControllerSet {
       createWorkQueue<string>({
         // Session and claim reconciles are short waits on the apiserver, and every waiting user is behind
         // them: in a burst their concurrency (not the apiserver) bounds how fast sessions get a sandbox
-        // (200 sessions at 8 workers queued ~14 s before their claims were even created).
+        // (200 sessions at 8 workers queued ~14 s before their claims were even created; at 32, with
+        // writes taking 1-2 s on a loaded machine, the session queue needed ~40 s of worker time for a
+        // 200-session burst). A worker is a pending promise, not a thread; 64 of them match the kube
+        // client's 64 requests on the wire, which queue the rest in arrival order.
         workers: USER_PATH.has(name) ? opts.workers * USER_PATH_WORKER_FACTOR : opts.workers,
         clock,
         backoff: { baseMs: 20, maxMs: 60_000 },
