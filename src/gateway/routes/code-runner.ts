@@ -61,6 +61,10 @@ export function codeRunnerRoutes(deps: RouteDeps): Hono<GatewayEnv> {
   return app;
 }
 
+/** What korokd is sent with a run (only ever read: shared by all requests). */
+const RUN_HEADERS_JSON = new Headers({ "content-type": "application/json", accept: "application/json" });
+const RUN_HEADERS_SSE = new Headers({ "content-type": "application/json", accept: "text/event-stream" });
+
 /**
  * A validated run in its session: korokd's answer, JSON or (with `Accept: text/event-stream`) SSE. Shared
  * by the Hono route and the fast path.
@@ -72,10 +76,7 @@ export async function runInSession(
   deps: RouteDeps,
 ): Promise<Response> {
   const streaming = client.raw.headers.get("accept")?.includes("text/event-stream") === true;
-  const headers = new Headers({
-    "content-type": "application/json",
-    accept: streaming ? "text/event-stream" : "application/json",
-  });
+  const headers = streaming ? RUN_HEADERS_SSE : RUN_HEADERS_JSON;
   const runDeadline = (body.timeout_ms ?? 0) + RUN_DEADLINE_MARGIN_MS;
   const answer = await proxyToSession(
     client,

@@ -24,6 +24,9 @@ export async function readLimitedBody(request: Request, limitBytes: number): Pro
   return Buffer.concat(chunks, total);
 }
 
+/** Stateless between calls (never used in streaming mode): one for every request. */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 export async function readJsonBody<S extends v.GenericSchema>(
   request: Request,
   schema: S,
@@ -32,7 +35,7 @@ export async function readJsonBody<S extends v.GenericSchema>(
   const bytes = await readLimitedBody(request, limitBytes);
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    json = JSON.parse(utf8.decode(bytes));
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new GatewayError("invalid_json", `the request body is not valid JSON: ${reason}`);
