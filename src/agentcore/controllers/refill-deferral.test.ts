@@ -1,17 +1,16 @@
 import { describe, expect, test } from "bun:test";
-import { type HoldState, REFILL_RECHECK_MS, refillHold } from "./refill-deferral";
+import { type HoldLimits, type HoldState, REFILL_RECHECK_MS, refillHold } from "./refill-deferral";
 
 const limits = { maxMs: 5_000, quietMs: 1_000, burstAdoptions: 8 };
 
 /** Feeds a sequence of looks through the decision, returning each delay. */
-function run(looks: readonly { now: number; ready: number; claimWaiting?: boolean }[]): number[] {
+function run(
+  looks: readonly { now: number; ready: number; claimWaiting?: boolean }[],
+  given: HoldLimits = limits,
+): number[] {
   let state: HoldState | undefined;
   return looks.map((l) => {
-    const r = refillHold(
-      state,
-      { now: l.now, ready: l.ready, claimWaiting: l.claimWaiting ?? false },
-      limits,
-    );
+    const r = refillHold(state, { now: l.now, ready: l.ready, claimWaiting: l.claimWaiting ?? false }, given);
     state = r.state;
     return r.delayMs;
   });
@@ -89,5 +88,22 @@ describe("refill hold", () => {
     const released = looks.findIndex((_l, i) => i > 0 && delays[i] === 0);
     expect(looks[released]?.now).toBe(5_200);
     expect(delays.slice(1, released).every((d) => d > 0)).toBe(true);
+  });
+
+  test("a burst may hold longer than claims without progress, each up to its own limit", () => {
+    const both = { ...limits, burstMaxMs: 15_000 };
+    const looks = [{ now: 0, ready: 1_000 }];
+    for (let t = 200, ready = 990; t <= 16_000; t += 200, ready -= 10) looks.push({ now: t, ready });
+    const delays = run(looks, both);
+    const released = looks.findIndex((_l, i) => i > 0 && delays[i] === 0);
+    expect(looks[released]?.now).toBe(15_200); // the burst began with the first look that saw it, at 200 ms
+    const stuck = run(
+      [
+        { now: 0, ready: 5, claimWaiting: true },
+        { now: 5_000, ready: 5, claimWaiting: true },
+      ],
+      both,
+    );
+    expect(stuck).toEqual([REFILL_RECHECK_MS, 0]);
   });
 });

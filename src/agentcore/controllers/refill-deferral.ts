@@ -26,8 +26,14 @@ import { cachedTemplateHash } from "./pool-template";
 
 /** How often a deferred refill looks again while claims are binding (each adoption wakes it sooner). */
 export const REFILL_RECHECK_MS = 250;
-/** The longest a refill waits for claims that make no progress, or for a burst to end. */
+/** The longest a refill waits for claims that make no progress. */
 export const REFILL_MAX_DEFER_MS = 5_000;
+/**
+ * The longest a refill waits for a burst of adoptions to end. A 200-session burst on a loaded machine
+ * adopts for 10-30 s; at 5 s its refill (each new sandbox a process start, ~0.4 CPU s) began while most
+ * of its sessions still waited for their writes and first run.
+ */
+export const REFILL_BURST_MAX_DEFER_MS = 15_000;
 /** How long a pool must see no adoption after a burst before it refills. */
 export const REFILL_QUIET_MS = 1_000;
 /** Members taken within `REFILL_QUIET_MS` that make a burst. */
@@ -46,6 +52,8 @@ export interface HoldState {
 
 export interface HoldLimits {
   readonly maxMs: number;
+  /** The cap for a burst's hold (default `maxMs`). */
+  readonly burstMaxMs?: number;
   readonly quietMs: number;
   readonly burstAdoptions: number;
 }
@@ -71,10 +79,11 @@ export function refillHold(
   }
   const quiet = { delayMs: 0, state: { ready, progressAt, taken } };
   if (burstSince === undefined || taken.length === 0) return quiet;
+  const cap = limits.burstMaxMs ?? limits.maxMs;
   // Held as long as allowed: refill now, and let a new burst start counting afresh.
-  if (now - burstSince >= limits.maxMs) return { ...quiet, state: { ready, progressAt, taken: [] } };
+  if (now - burstSince >= cap) return { ...quiet, state: { ready, progressAt, taken: [] } };
   const quietIn = (taken.at(-1)?.at ?? now) + limits.quietMs - now;
-  const capIn = burstSince + limits.maxMs - now;
+  const capIn = burstSince + cap - now;
   return { delayMs: Math.max(1, Math.min(quietIn, capIn)), state };
 }
 
@@ -91,6 +100,7 @@ export function createRefillDeferral(
   ctx: ControllerContext,
   limits: HoldLimits = {
     maxMs: REFILL_MAX_DEFER_MS,
+    burstMaxMs: REFILL_BURST_MAX_DEFER_MS,
     quietMs: REFILL_QUIET_MS,
     burstAdoptions: REFILL_BURST_ADOPTIONS,
   },
