@@ -9,7 +9,8 @@
  * watch has seen the event, by which time the apiserver has sent it to every watcher.
  *
  * Reads show a session as Ready as soon as this replica's watch shows the warm sandbox adopted by the
- * session's claim (`session-sandboxes.ts`), one status write before the leader records it on the session.
+ * session's claim, or (on the leader) as soon as its own adoption write returns (`session-sandboxes.ts`),
+ * one status write before the leader records it on the session.
  * Change handlers (GC) see the session objects as written.
  */
 import { ANNOTATIONS } from "../../api/reserved-keys";

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { SANDBOX_CLAIMS, SANDBOXES } from "../../api/resource-types";
 import type { Sandbox } from "../../api/sandbox";
+import type { SandboxClaim } from "../../api/sandbox-claim";
 import { createKubeClient } from "../../kube/kube-client";
 import { loadKubeconfigFile } from "../../kube/kube-config";
 import { cluster, kubectl, sessionFor } from "../testing/agentcore-fixture";
@@ -30,7 +31,15 @@ const uidOf = async (resource: string, name: string) =>
 
 /** A claim named like the session, controlled by `ownerUid` (the session's, unless a test says otherwise). */
 async function claimFor(session: string, ownerUid: string): Promise<string> {
-  const created = await claims.create(
+  return (await claimObjectFor(session, ownerUid)).metadata?.uid ?? "";
+}
+
+/**
+ * The claim as created. (One whose owner does not exist is soon removed by the garbage collector: the
+ * object as created is all a test can rely on.)
+ */
+function claimObjectFor(session: string, ownerUid: string): Promise<SandboxClaim> {
+  return claims.create(
     {
       apiVersion: API,
       kind: "SandboxClaim",
@@ -45,7 +54,6 @@ async function claimFor(session: string, ownerUid: string): Promise<string> {
     } as never,
     { namespace: ns },
   );
-  return created.metadata?.uid ?? "";
 }
 
 /** A Ready sandbox whose claimRef names `claim` with `claimUid`, as an adoption leaves it. */
@@ -167,8 +175,8 @@ describe("session sandboxes", () => {
 
   test("this replica's own adoption write shows the session Ready before any watch does, and the watch rules once it shows that sandbox", async () => {
     const session = await sessionFor(ns, "cyd", {});
-    const claimUid = await claimFor(session, await uidOf("codeinterpreter", session));
-    const claim = await claims.get(session, { namespace: ns });
+    const claim = await claimObjectFor(session, await uidOf("codeinterpreter", session));
+    const claimUid = claim.metadata.uid ?? "";
     const warm = await warmSandbox("sbx-written", "127.0.9.5");
     // The adoption as its PUT would have returned it; never written, so no watch ever shows it.
     const written: Sandbox = { ...warm, spec: { ...warm.spec, claimRef: { name: session, uid: claimUid } } };
@@ -200,16 +208,15 @@ describe("session sandboxes", () => {
 
   test("a noted adoption whose sandbox names another claim uid, or whose claim the session does not control, never makes it Ready", async () => {
     const session = await sessionFor(ns, "dee", {});
-    await claimFor(session, await uidOf("codeinterpreter", session));
-    const claim = await claims.get(session, { namespace: ns });
+    const claim = await claimObjectFor(session, await uidOf("codeinterpreter", session));
     const warm = await warmSandbox("sbx-mismatch", "127.0.9.6");
     const otherUid: Sandbox = {
       ...warm,
       spec: { ...warm.spec, claimRef: { name: session, uid: "33333333-3333-3333-3333-333333333333" } },
     };
     const foreign = await sessionFor(ns, "dee", {});
-    const foreignClaimUid = await claimFor(foreign, "00000000-0000-0000-0000-000000000000");
-    const foreignClaim = await claims.get(foreign, { namespace: ns });
+    const foreignClaim = await claimObjectFor(foreign, "00000000-0000-0000-0000-000000000000");
+    const foreignClaimUid = foreignClaim.metadata.uid ?? "";
     const warm2 = await warmSandbox("sbx-foreign-note", "127.0.9.7");
     const foreignNote: Sandbox = {
       ...warm2,
@@ -217,8 +224,8 @@ describe("session sandboxes", () => {
     };
     // A control noted the same way shows when the notes are in effect (the cache has seen the sandboxes).
     const control = await sessionFor(ns, "dee", {});
-    const controlUid = await claimFor(control, await uidOf("codeinterpreter", control));
-    const controlClaim = await claims.get(control, { namespace: ns });
+    const controlClaim = await claimObjectFor(control, await uidOf("codeinterpreter", control));
+    const controlUid = controlClaim.metadata.uid ?? "";
     const warm3 = await warmSandbox("sbx-control-note", "127.0.9.8");
     const controlNote: Sandbox = {
       ...warm3,
