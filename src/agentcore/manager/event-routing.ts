@@ -73,29 +73,14 @@ export function routeEvents(informers: RoutingTargets, caches: Caches, enqueue: 
   };
 
   informers.pods.addHandlers(both(toOwner));
-  const routeSandbox = (s: KubeObject) => {
-    enqueue("sandbox", keyOf(s));
-    toOwner(s);
-  };
-  // A warm sandbox that is available now may be taken by claims waiting on its pool (PoolRequired), even
-  // one that only changed (a claim that lost an adoption race to that change waits for it). Only the new
-  // version counts: an adoption's old version was available too, and waking every unbound claim on each of
-  // a burst's 200 adoptions queued ~5 reconciles per claim behind the ones that bind.
-  const wakeIfAvailable = (s: KubeObject) => {
-    if (availableKeys(s as never).length > 0) wakeUnboundClaims(s.metadata?.namespace ?? "");
-  };
-  informers.sandboxes.addHandlers({
-    onAdd: (s) => {
-      routeSandbox(s);
-      wakeIfAvailable(s);
-    },
-    onUpdate: (old, s) => {
-      if (old !== s) routeSandbox(old);
-      routeSandbox(s);
-      wakeIfAvailable(s);
-    },
-    onDelete: routeSandbox,
-  });
+  informers.sandboxes.addHandlers(
+    both((s) => {
+      enqueue("sandbox", keyOf(s));
+      toOwner(s);
+      // A warm sandbox just became available: claims waiting on a pool (PoolRequired) may take it.
+      if (availableKeys(s as never).length > 0) wakeUnboundClaims(s.metadata?.namespace ?? "");
+    }),
+  );
   informers.pools.addHandlers(
     both((p) => {
       enqueue("pool", keyOf(p));
