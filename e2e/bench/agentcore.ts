@@ -128,6 +128,8 @@ async function startReplica(name: string, ns: string): Promise<Replica> {
     ],
     { stdout: "ignore", stderr: "inherit" },
   );
+  // However the bench ends, its replicas do not outlive it.
+  process.once("exit", () => proc.kill("SIGKILL"));
   const replica: Replica = {
     name,
     url: `http://127.0.0.1:${port}`,
@@ -171,19 +173,22 @@ async function waitAvailable(ns: string, n: number, timeoutMs: number): Promise<
 
 const ns = await controllerNamespace("bench-agentcore");
 await apply(pool(ns, "code-interpreter", POOL, { image: KOROKD_IMAGE, port: 1883 }));
-const agentcore = await startReplica("bench-leader", ns);
-const rpc = createClient(AgentCoreService, createGrpcTransport({ baseUrl: agentcore.url }));
-for (const deadline = Date.now() + 30_000; !(await leads(agentcore.name, ns)); await Bun.sleep(100)) {
-  if (Date.now() > deadline) throw new Error("agentcore did not take the lease");
-}
-const standby = await startReplica("bench-standby", ns);
-const followerRpc = createClient(AgentCoreService, createGrpcTransport({ baseUrl: standby.url }));
+const replicas: Replica[] = [];
 const bare = Bun.serve({
   hostname: "127.0.0.1",
   port: 0,
   fetch: async (req) => Response.json({ ok: (await req.text()).length }),
 });
 try {
+  const agentcore = await startReplica("bench-leader", ns);
+  replicas.push(agentcore);
+  const rpc = createClient(AgentCoreService, createGrpcTransport({ baseUrl: agentcore.url }));
+  for (const deadline = Date.now() + 30_000; !(await leads(agentcore.name, ns)); await Bun.sleep(100)) {
+    if (Date.now() > deadline) throw new Error("agentcore did not take the lease");
+  }
+  const standby = await startReplica("bench-standby", ns);
+  replicas.push(standby);
+  const followerRpc = createClient(AgentCoreService, createGrpcTransport({ baseUrl: standby.url }));
   await waitAvailable(ns, POOL, 120_000);
   const create: number[] = [];
   const followerCreate: number[] = [];
@@ -289,8 +294,7 @@ try {
   metric("rpc_overhead_ratio_p50", pct(grpc, 50) / pct(raw, 50), "ratio");
 } finally {
   bare.stop(true);
-  await standby.stop();
-  await agentcore.stop();
+  await Promise.all(replicas.map((r) => r.stop()));
   await kubectl(["delete", "namespace", ns, "--wait=false"]);
 }
 process.exit(0);
