@@ -21,6 +21,8 @@ describe("concurrency gate", () => {
     expect(peak).toBe(2);
     expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(gate.active).toBe(0);
+    expect(gate.waited).toBe(6);
+    expect(gate.waitedMs).toBeGreaterThan(0);
   });
 
   test("an aborted wait leaves the queue without taking a slot; a double release frees one slot", async () => {

@@ -8,15 +8,20 @@ export interface ConcurrencyGate {
   /** Holders now, and callers waiting. */
   readonly active: number;
   readonly waiting: number;
+  /** Callers that had to wait for a slot so far, and their summed wait (ms). */
+  readonly waited: number;
+  readonly waitedMs: number;
 }
 
 interface Waiter {
   readonly grant: () => void;
 }
 
-export function createConcurrencyGate(max: number): ConcurrencyGate {
+export function createConcurrencyGate(max: number, now = () => performance.now()): ConcurrencyGate {
   if (!(max >= 1)) throw new RangeError(`concurrency limit must be at least 1, got ${max}`);
   let active = 0;
+  let waited = 0;
+  let waitedMs = 0;
   const queue: Waiter[] = [];
 
   const release = () => {
@@ -40,12 +45,19 @@ export function createConcurrencyGate(max: number): ConcurrencyGate {
     get waiting() {
       return queue.length;
     },
+    get waited() {
+      return waited;
+    },
+    get waitedMs() {
+      return waitedMs;
+    },
     acquire(signal) {
       signal?.throwIfAborted();
       if (active < max) {
         active++;
         return Promise.resolve(once());
       }
+      const since = now();
       return new Promise((resolve, reject) => {
         const onAbort = () => {
           const i = queue.indexOf(waiter);
@@ -56,6 +68,8 @@ export function createConcurrencyGate(max: number): ConcurrencyGate {
         const waiter: Waiter = {
           grant: () => {
             signal?.removeEventListener("abort", onAbort);
+            waited++;
+            waitedMs += now() - since;
             resolve(once());
           },
         };

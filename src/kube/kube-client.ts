@@ -63,7 +63,7 @@ export interface KubeClient {
   openStream(req: Omit<KubeRequest, "method" | "body" | "contentType">): Promise<Response>;
   /** Typed operations on one resource type. */
   resource<T extends object>(type: ResourceType<T>): ResourceClient<T>;
-  /** How many requests the client-side limit (qps/burst) held back, and for how long. */
+  /** How many requests the client-side limits (qps/burst, then maxInFlight) held back, and for how long. */
   rateLimitStats(): RateLimitStats;
 }
 
@@ -175,7 +175,7 @@ export function createKubeClient(config: KubeConfig, opts: KubeClientOptions = {
     request,
     openStream,
     resource: (type) => createResourceClient(client, type),
-    rateLimitStats: () => limiter.stats(),
+    rateLimitStats: () => ({ ...limiter.stats(), wireWaited: wire.waited, wireWaitedMs: wire.waitedMs }),
   };
   return client;
 }

@@ -18,6 +18,9 @@ export interface RateLimitStats {
   /** Of those, how many had to wait, and for how long in all (ms). */
   readonly delayed: number;
   readonly delayedMs: number;
+  /** Requests that then waited for a free connection slot (the client's `maxInFlight`), and how long (ms). */
+  readonly wireWaited?: number;
+  readonly wireWaitedMs?: number;
 }
 
 export function createRateLimiter(opts: { qps: number; burst: number; clock?: Clock }): RateLimiter {

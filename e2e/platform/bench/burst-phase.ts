@@ -57,8 +57,8 @@ async function reconciles(urls: readonly string[]) {
 /** AgentCore's client-side apiserver limit so far: requests delayed by it, and their summed wait. */
 async function limiterTotals(
   urls: readonly string[],
-): Promise<{ delayed: number; sent: number; waitS: number }> {
-  const total = { delayed: 0, sent: 0, waitS: 0 };
+): Promise<{ delayed: number; sent: number; waitS: number; wireS: number }> {
+  const total = { delayed: 0, sent: 0, waitS: 0, wireS: 0 };
   for (const url of urls) {
     const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })
       .then((r) => r.text())
@@ -69,6 +69,8 @@ async function limiterTotals(
     }
     const wait = /^agentland_kube_client_rate_limit_wait_seconds (\S+)$/m.exec(text);
     total.waitS += Number(wait?.[1] ?? 0);
+    const wire = /^agentland_kube_client_wire_wait_seconds (\S+)$/m.exec(text);
+    total.wireS += Number(wire?.[1] ?? 0);
   }
   return total;
 }
@@ -119,7 +121,8 @@ async function diagnosed<T>(
   const delayed = lim.delayed - lim0.delayed;
   report.note(
     `${window}: AgentCore sent ${lim.sent - lim0.sent} apiserver requests; its client-side limit (kube-qps/burst) delayed ${delayed}, ` +
-      `waiting ${(lim.waitS - lim0.waitS).toFixed(1)} s in all (mean ${delayed ? ((1000 * (lim.waitS - lim0.waitS)) / delayed).toFixed(0) : 0} ms).`,
+      `waiting ${(lim.waitS - lim0.waitS).toFixed(1)} s in all (mean ${delayed ? ((1000 * (lim.waitS - lim0.waitS)) / delayed).toFixed(0) : 0} ms); ` +
+      `waiting for one of its 64 connection slots: ${(lim.wireS - lim0.wireS).toFixed(1)} s in all.`,
   );
   return result;
 }

@@ -233,4 +233,9 @@ function exportRateLimitStats(metrics: MetricsRegistry, client: KubeClient): voi
     "Time requests waited for the client-side limit (kube-qps, kube-burst) since the process started.",
     () => [[{}, client.rateLimitStats().delayedMs / 1000]],
   );
+  metrics.gauge(
+    "agentland_kube_client_wire_wait_seconds",
+    "Time requests waited for a free connection slot (at most 64 requests on the wire) since the process started.",
+    () => [[{}, (client.rateLimitStats().wireWaitedMs ?? 0) / 1000]],
+  );
 }
