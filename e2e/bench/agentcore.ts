@@ -14,13 +14,13 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
   adminClient,
   apply,
-  cluster,
   controllerNamespace,
   KOROKD_IMAGE,
   kubectl,
   pool,
 } from "../../src/agentcore/controllers/testing/controller-fixture";
 import { watcher } from "../../src/agentcore/controllers/testing/event-waiter";
+import { replicaFlags } from "../../src/agentcore/testing/agentcore-fixture";
 import { CODE_INTERPRETERS, SANDBOX_CLAIMS, SANDBOX_POOLS, SANDBOXES } from "../../src/api/resource-types";
 import { AgentCoreService } from "../../src/gen/agentland/agentcore/v1/agentcore_pb";
 import type { KubeObject } from "../../src/kube/kube-object";
@@ -111,17 +111,10 @@ async function startReplica(name: string, ns: string): Promise<Replica> {
       "bun",
       MAIN,
       "--mode=agentcore",
-      `--kubeconfig=${cluster.kubeconfig}`,
-      "--listen-host=127.0.0.1",
+      ...replicaFlags(ns),
       `--listen-port=${port}`,
       `--http-port=${httpPort}`,
       `--pod-name=${name}`,
-      `--allowed-namespaces=${ns}`,
-      `--sandbox-namespace=${ns}`,
-      `--leader-election-namespace=${ns}`,
-      "--lease-duration=3s",
-      "--renew-deadline=2s",
-      "--retry-period=500ms",
       "--create-timeout=30s",
       "--code-interpreter-pool=code-interpreter",
       "--log-level=error",

@@ -27,6 +27,23 @@ export async function installSessionCrds(): Promise<void> {
   await kubectl(["wait", "--for=condition=Established", "crd", "--all", "--timeout=30s"]);
 }
 
+/**
+ * What every test replica shares: this cluster, one namespace for sessions, sandboxes and the lease, and a
+ * lease short enough for failover tests to hand over within seconds.
+ */
+export function replicaFlags(ns: string): string[] {
+  return [
+    `--kubeconfig=${cluster.kubeconfig}`,
+    "--listen-host=127.0.0.1",
+    `--allowed-namespaces=${ns}`,
+    `--sandbox-namespace=${ns}`,
+    `--leader-election-namespace=${ns}`,
+    "--lease-duration=3s",
+    "--renew-deadline=2s",
+    "--retry-period=500ms",
+  ];
+}
+
 export async function startTestAgentcore(
   ns: string,
   extra: string[] = [],
@@ -35,16 +52,9 @@ export async function startTestAgentcore(
   const inv = loadConfig(
     [
       "--mode=agentcore",
-      `--kubeconfig=${cluster.kubeconfig}`,
-      "--listen-host=127.0.0.1",
+      ...replicaFlags(ns),
       "--listen-port=0",
       "--http-port=0",
-      `--allowed-namespaces=${ns}`,
-      `--sandbox-namespace=${ns}`,
-      `--leader-election-namespace=${ns}`,
-      "--lease-duration=3s",
-      "--renew-deadline=2s",
-      "--retry-period=500ms",
       "--create-timeout=2s",
       "--activity-write-interval=1s",
       "--log-level=error",
