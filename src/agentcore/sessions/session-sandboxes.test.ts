@@ -56,8 +56,15 @@ function claimObjectFor(session: string, ownerUid: string): Promise<SandboxClaim
   );
 }
 
-/** A Ready sandbox whose claimRef names `claim` with `claimUid`, as an adoption leaves it. */
-async function readySandbox(name: string, claim: string, claimUid: string, podIP: string): Promise<void> {
+/**
+ * A Ready sandbox as the apiserver last wrote it: unclaimed (warm, as its pool leaves it) or, with `claimRef`,
+ * adopted by that claim.
+ */
+async function readySandbox(
+  name: string,
+  podIP: string,
+  claimRef?: { readonly name: string; readonly uid: string },
+): Promise<Sandbox> {
   await sandboxes.create(
     {
       apiVersion: API,
@@ -65,26 +72,8 @@ async function readySandbox(name: string, claim: string, claimUid: string, podIP
       metadata: { name, namespace: ns },
       spec: {
         sandboxTemplate: { image: "agentland/code-interpreter:0.1.0", port: 1883 },
-        claimRef: { name: claim, uid: claimUid },
+        ...(claimRef ? { claimRef } : {}),
       },
-    } as never,
-    { namespace: ns },
-  );
-  await sandboxes.patchStatus(name, {
-    namespace: ns,
-    type: "merge",
-    patch: { status: { phase: "Ready", podName: name, podIP, port: 1883 } },
-  });
-}
-
-/** A Ready, unclaimed (warm) sandbox, as its pool leaves it; returns it as the apiserver last wrote it. */
-async function warmSandbox(name: string, podIP: string): Promise<Sandbox> {
-  await sandboxes.create(
-    {
-      apiVersion: API,
-      kind: "Sandbox",
-      metadata: { name, namespace: ns },
-      spec: { sandboxTemplate: { image: "agentland/code-interpreter:0.1.0", port: 1883 } },
     } as never,
     { namespace: ns },
   );
@@ -133,7 +122,7 @@ describe("session sandboxes", () => {
       (obj) => (obj && readiness(obj).state === "ready" ? obj : undefined),
       AbortSignal.timeout(15_000),
     );
-    await readySandbox("sbx-own", session, claimUid, "127.0.9.1");
+    await readySandbox("sbx-own", "127.0.9.1", { name: session, uid: claimUid });
     const obj = await waiting;
     expect(obj.status).toMatchObject({
       phase: "Ready",
@@ -149,15 +138,18 @@ describe("session sandboxes", () => {
   test("a Ready sandbox of a claim the session does not control, or held under another claim uid, never makes it Ready", async () => {
     const foreign = await sessionFor(ns, "bob", {});
     const foreignClaimUid = await claimFor(foreign, "00000000-0000-0000-0000-000000000000");
-    await readySandbox("sbx-foreign-claim", foreign, foreignClaimUid, "127.0.9.2");
+    await readySandbox("sbx-foreign-claim", "127.0.9.2", { name: foreign, uid: foreignClaimUid });
     const stale = await sessionFor(ns, "bob", {});
     await claimFor(stale, await uidOf("codeinterpreter", stale));
-    await readySandbox("sbx-other-uid", stale, "11111111-1111-1111-1111-111111111111", "127.0.9.3");
+    await readySandbox("sbx-other-uid", "127.0.9.3", {
+      name: stale,
+      uid: "11111111-1111-1111-1111-111111111111",
+    });
     // A control written after both: once the cache shows it Ready, the sandbox watch (one ordered stream)
     // has delivered both sandboxes above as well.
     const control = await sessionFor(ns, "bob", {});
     const controlUid = await claimFor(control, await uidOf("codeinterpreter", control));
-    await readySandbox("sbx-control", control, controlUid, "127.0.9.4");
+    await readySandbox("sbx-control", "127.0.9.4", { name: control, uid: controlUid });
     await cache.waitFor(
       CI,
       ns,
@@ -177,7 +169,7 @@ describe("session sandboxes", () => {
     const session = await sessionFor(ns, "cyd", {});
     const claim = await claimObjectFor(session, await uidOf("codeinterpreter", session));
     const claimUid = claim.metadata.uid ?? "";
-    const warm = await warmSandbox("sbx-written", "127.0.9.5");
+    const warm = await readySandbox("sbx-written", "127.0.9.5");
     // The adoption as its PUT would have returned it; never written, so no watch ever shows it.
     const written: Sandbox = { ...warm, spec: { ...warm.spec, claimRef: { name: session, uid: claimUid } } };
     const ready = () => {
@@ -209,7 +201,7 @@ describe("session sandboxes", () => {
   test("a noted adoption whose sandbox names another claim uid, or whose claim the session does not control, never makes it Ready", async () => {
     const session = await sessionFor(ns, "dee", {});
     const claim = await claimObjectFor(session, await uidOf("codeinterpreter", session));
-    const warm = await warmSandbox("sbx-mismatch", "127.0.9.6");
+    const warm = await readySandbox("sbx-mismatch", "127.0.9.6");
     const otherUid: Sandbox = {
       ...warm,
       spec: { ...warm.spec, claimRef: { name: session, uid: "33333333-3333-3333-3333-333333333333" } },
@@ -217,7 +209,7 @@ describe("session sandboxes", () => {
     const foreign = await sessionFor(ns, "dee", {});
     const foreignClaim = await claimObjectFor(foreign, "00000000-0000-0000-0000-000000000000");
     const foreignClaimUid = foreignClaim.metadata.uid ?? "";
-    const warm2 = await warmSandbox("sbx-foreign-note", "127.0.9.7");
+    const warm2 = await readySandbox("sbx-foreign-note", "127.0.9.7");
     const foreignNote: Sandbox = {
       ...warm2,
       spec: { ...warm2.spec, claimRef: { name: foreign, uid: foreignClaimUid } },
@@ -226,7 +218,7 @@ describe("session sandboxes", () => {
     const control = await sessionFor(ns, "dee", {});
     const controlClaim = await claimObjectFor(control, await uidOf("codeinterpreter", control));
     const controlUid = controlClaim.metadata.uid ?? "";
-    const warm3 = await warmSandbox("sbx-control-note", "127.0.9.8");
+    const warm3 = await readySandbox("sbx-control-note", "127.0.9.8");
     const controlNote: Sandbox = {
       ...warm3,
       spec: { ...warm3.spec, claimRef: { name: control, uid: controlUid } },
