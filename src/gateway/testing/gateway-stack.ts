@@ -13,9 +13,9 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testCluster } from "../../../e2e/harness/test-cluster";
-import { type RunningAgentcore, startAgentcore } from "../../agentcore/start-agentcore";
+import type { RunningAgentcore } from "../../agentcore/start-agentcore";
+import { startTestAgentcore } from "../../agentcore/testing/agentcore-fixture";
 import { AGENT_RUNTIMES, AGENT_SESSIONS, CODE_INTERPRETERS } from "../../api/resource-types";
-import { loadConfig } from "../../config/load-config";
 import { createKubeClient, type KubeClient } from "../../kube/kube-client";
 import { loadKubeconfigFile } from "../../kube/kube-config";
 import type { ResourceType } from "../../kube/resource-client";
@@ -80,7 +80,7 @@ export async function startGatewayStack(opts: StackOptions = {}): Promise<Gatewa
     for (const s of stops.splice(0).reverse()) await s();
   };
   try {
-    const agentcore = await startTestAgentcore(ns, home);
+    const agentcore = await startStackAgentcore(ns, home);
     stops.push(() => agentcore.stop(2_000));
     const apiKeys: Record<string, string> = {};
     const entries = (opts.principals ?? ["alice", "bob"]).map((principal) => {
@@ -153,25 +153,12 @@ async function createRuntime(kube: KubeClient, ns: string, name: string): Promis
   } as never);
 }
 
-async function startTestAgentcore(ns: string, home: string): Promise<RunningAgentcore> {
-  const inv = loadConfig(
-    [
-      "--mode=agentcore",
-      `--kubeconfig=${cluster.kubeconfig}`,
-      "--listen-host=127.0.0.1",
-      "--listen-port=0",
-      "--http-port=0",
-      `--allowed-namespaces=${ns}`,
-      `--sandbox-namespace=${ns}`,
-      `--leader-election-namespace=${home}`,
-      "--create-timeout=20s",
-      "--activity-write-interval=1s",
-      "--log-level=error",
-    ],
-    {},
-  );
-  if (inv.kind !== "run" || inv.config.mode !== "agentcore") throw new Error("bad agentcore test config");
-  const agentcore = await startAgentcore(inv.config.settings, { controllers: false });
+/** The agentcore fixture's replica, its lease in the gateway's home namespace, with room for cold creates. */
+async function startStackAgentcore(ns: string, home: string): Promise<RunningAgentcore> {
+  const agentcore = await startTestAgentcore(ns, [
+    `--leader-election-namespace=${home}`,
+    "--create-timeout=20s",
+  ]);
   await eventually("agentcore's session cache to sync", async () => {
     const res = await fetch(`${agentcore.httpUrl}/healthz`).catch(() => undefined);
     return res?.ok ? true : undefined;
