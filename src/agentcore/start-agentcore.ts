@@ -120,7 +120,7 @@ export async function startAgentcore(
       const running = runControllersWhileLeading({ client, settings, log, metrics, identity }, stop.signal);
       leading = running.set;
       // The RPC waiters answer from this term's own adoption writes (they end with the term's set).
-      running.set.context.bindings.onBound((claim, sandbox) => cache.adopted(claim, sandbox));
+      running.set.context.bindings.onBound((holder, sandbox) => cache.adopted(holder, sandbox));
       await running.done.finally(() => {
         if (leading === running.set) leading = undefined;
       });

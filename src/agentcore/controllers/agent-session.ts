@@ -27,6 +27,7 @@ export function createAgentSessionReconciler(ctx: ControllerContext): Reconciler
   const provisioner = createSessionProvisioner<AgentSession>(ctx, {
     names: AGENT_SESSION,
     api: ctx.api.agentSessions,
+    cache: ctx.caches.agentSessions,
   });
 
   function resolve(session: AgentSession): SessionResolution {

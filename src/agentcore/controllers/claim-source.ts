@@ -66,10 +66,19 @@ export function requiredWaiting(claim: SandboxClaim, ctx: ControllerContext): nu
     const raw = ctx.memo.latest(memoKey(SANDBOX_CLAIM.kind, ns, name), cached);
     const other = parsedOrUndefined(sandboxClaimKind, raw);
     if (other?.spec.mode !== "PoolRequired" || other.metadata.deletionTimestamp) continue;
-    if (other.status?.sandboxName || ctx.bindings.get(other.metadata.uid ?? "")) continue;
+    if (other.status?.sandboxName || boundByThisProcess(ctx, other)) continue;
     if (sourceOf(other) === mine) waiting++;
   }
   return waiting;
+}
+
+/** This process wrote a binding for the claim, or its session pre-adopted a sandbox for it. */
+export function boundByThisProcess(ctx: ControllerContext, claim: SandboxClaim): boolean {
+  const owner = claim.metadata.ownerReferences?.find((r) => r.controller === true);
+  return (
+    ctx.bindings.get(claim.metadata.uid ?? "") !== undefined ||
+    (owner !== undefined && ctx.bindings.get(owner.uid) !== undefined)
+  );
 }
 
 /** The one to keep: the one the status names, else a Ready one, else the oldest. */

@@ -41,6 +41,7 @@ export function createCodeInterpreterReconciler(ctx: ControllerContext): Reconci
   const provisioner = createSessionProvisioner<CodeInterpreter>(ctx, {
     names: CODE_INTERPRETER,
     api: ctx.api.codeInterpreters,
+    cache: ctx.caches.codeInterpreters,
   });
   const defaultTemplate = defaultCodeInterpreterTemplate(ctx.settings.codeInterpreterImage);
 

@@ -16,6 +16,7 @@ import type { ClaimBindings } from "./claim-bindings";
 import type { EventRecorder } from "./event-recorder";
 import type { Expectations } from "./expectations";
 import type { ObjectCache } from "./object-cache";
+import type { AdoptionsInFlight } from "./warm-adoption";
 import type { WriteMemo } from "./write-memo";
 
 export interface ControllerSettings {
@@ -59,6 +60,8 @@ export interface ControllerContext {
   readonly memo: WriteMemo;
   /** Claim → sandbox bindings this process wrote that the caches may not show yet. */
   readonly bindings: ClaimBindings;
+  /** Adoption writes under way in this process (see warm-adoption.ts). */
+  readonly adopting: AdoptionsInFlight;
   readonly events: EventRecorder;
   readonly log: Logger;
   /**

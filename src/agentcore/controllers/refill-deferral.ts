@@ -19,6 +19,7 @@
  */
 import { SANDBOX_CLAIM, sandboxClaimKind } from "../../api/sandbox-claim";
 import type { SandboxPool } from "../../api/sandbox-pool";
+import { boundByThisProcess } from "./claim-source";
 import { type ControllerContext, memoKey } from "./controller-context";
 import { INDEX } from "./object-cache";
 import { parsedOrUndefined } from "./parse-cached";
@@ -115,7 +116,7 @@ export function createRefillDeferral(
       const raw = ctx.memo.latest(memoKey(SANDBOX_CLAIM.kind, ns, name), cached);
       const claim = parsedOrUndefined(sandboxClaimKind, raw);
       if (!claim || claim.metadata.deletionTimestamp || claim.status?.sandboxName) continue;
-      if (ctx.bindings.get(claim.metadata.uid ?? "")) continue;
+      if (boundByThisProcess(ctx, claim)) continue;
       const template = claim.spec.sandboxTemplate;
       const mine = template
         ? cachedTemplateHash(template) === hash

@@ -20,7 +20,6 @@ import { CODE_INTERPRETER } from "../../api/code-interpreter";
 import { LABELS, MANAGED_BY } from "../../api/reserved-keys";
 import { SANDBOX, type Sandbox, sandboxKind } from "../../api/sandbox";
 import { SANDBOX_CLAIM, type SandboxClaim, sandboxClaimKind } from "../../api/sandbox-claim";
-import { SANDBOX_POOL } from "../../api/sandbox-pool";
 import { isAlreadyExists, isConflict, isNotFound } from "../../kube/kube-error";
 import { computeClaimStatus, type Unbound } from "../render/claim-status";
 import { rfc3339 } from "../render/conditions";
@@ -36,15 +35,28 @@ import { INDEX } from "./object-cache";
 import { controllerOf, controllerRef } from "./owner-refs";
 import { parseCached, parsedOrUndefined } from "./parse-cached";
 import { patchStatusIfChanged } from "./status-patch";
+import { claimedBy, isPreAdoptedBy, preAdoptedFor, takeSandbox, warmCandidates } from "./warm-adoption";
+
+/** How soon a claim looks again while its session's pre-adoption is decided or its sandbox went away. */
+const PRE_ADOPTION_WAIT_MS = 1_000;
+
+/** The uid of the session controlling this claim, or "" for a standalone claim. */
+function sessionUid(claim: SandboxClaim): string {
+  const owner = controllerOf(claim);
+  return owner && (owner.kind === CODE_INTERPRETER.kind || owner.kind === AGENT_SESSION.kind)
+    ? owner.uid
+    : "";
+}
 
 export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler {
-  /** Sandboxes with an adoption in flight from this process: other workers skip them. */
-  const reserved = new Set<string>();
   const sandboxKey = (ns: string, name: string) => memoKey(SANDBOX.kind, ns, name);
   const latestSandbox = (ns: string, name: string) =>
     ctx.memo.latest(sandboxKey(ns, name), ctx.caches.sandboxes.get(ns, name));
 
-  /** Every live sandbox whose claimRef names this claim (normally one). */
+  /**
+   * Every live sandbox this claim holds (normally one): those whose claimRef names it, and those its
+   * session pre-adopted for it (controlled by the session that controls this claim, no claimRef yet).
+   */
   function heldBy(claim: SandboxClaim): Sandbox[] {
     const ns = claim.metadata.namespace ?? "";
     const uid = claim.metadata.uid ?? "";
@@ -59,53 +71,11 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
       const sbx = parsedOrUndefined(sandboxKind, latestSandbox(ns, name));
       if (sbx && sbx.spec.claimRef?.uid === uid && !sbx.metadata.deletionTimestamp) out.push(sbx);
     }
+    for (const raw of preAdoptedFor(ctx, ns, sessionUid(claim))) {
+      const sbx = parsedOrUndefined(sandboxKind, raw);
+      if (sbx && !out.some((o) => o.metadata.uid === sbx.metadata.uid)) out.push(sbx);
+    }
     return out;
-  }
-
-  /** Ready, unclaimed, not going away, still controlled by a live pool; current template first. */
-  function candidates(ns: string, src: Extract<ClaimSource, { ok: true }>): Sandbox[] {
-    const out: Sandbox[] = [];
-    for (const cached of ctx.caches.sandboxes.byIndex(INDEX.available, src.index)) {
-      const name = cached.metadata.name ?? "";
-      if (reserved.has(`${ns}/${name}`)) continue;
-      const raw = latestSandbox(ns, name);
-      if (!raw || raw.spec?.claimRef || raw.metadata.deletionTimestamp || raw.status?.phase !== "Ready")
-        continue;
-      const owner = controllerOf(raw);
-      if (owner?.kind !== SANDBOX_POOL.kind) continue;
-      const pool = ctx.caches.pools.get(ns, owner.name);
-      if (!pool || pool.metadata.uid !== owner.uid || pool.metadata.deletionTimestamp) continue;
-      out.push(raw);
-    }
-    return out.sort(
-      (a, b) => Number(b.spec.templateHash === src.hash) - Number(a.spec.templateHash === src.hash),
-    );
-  }
-
-  /** The one conditional write. Returns the adopted sandbox, or undefined if another writer got there first. */
-  async function adopt(claim: SandboxClaim, raw: Sandbox, signal: AbortSignal): Promise<Sandbox | undefined> {
-    const ns = claim.metadata.namespace ?? "";
-    const name = raw.metadata.name ?? "";
-    const next: Sandbox = {
-      ...raw,
-      metadata: {
-        ...raw.metadata,
-        labels: { ...raw.metadata.labels, ...provenance(claim), [LABELS.claim]: claim.metadata.name ?? "" },
-        ownerReferences: [controllerRef(SANDBOX_CLAIM.kind, claim)],
-      },
-      spec: { ...raw.spec, claimRef: { name: claim.metadata.name ?? "", uid: claim.metadata.uid ?? "" } },
-    };
-    reserved.add(`${ns}/${name}`);
-    try {
-      const adopted = await ctx.api.sandboxes.update(next, { signal });
-      ctx.memo.remember(sandboxKey(ns, name), raw, adopted);
-      return adopted;
-    } catch (err) {
-      if (isConflict(err) || isNotFound(err)) return undefined;
-      throw err;
-    } finally {
-      reserved.delete(`${ns}/${name}`);
-    }
   }
 
   async function createCold(
@@ -155,7 +125,7 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
   async function bind(claim: SandboxClaim, signal: AbortSignal): Promise<Sandbox | Unbound> {
     const src = claimSource(claim, ctx.caches);
     if (!src.ok) return src.unbound;
-    let found = candidates(claim.metadata.namespace ?? "", src);
+    let found = warmCandidates(ctx, claim.metadata.namespace ?? "", src);
     // The last warm sandboxes go to claims that can take nothing else: a PoolPreferred claim starts its
     // own sandbox now either way, while a PoolRequired one left without would wait for a whole refill.
     if (
@@ -165,7 +135,7 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
     )
       found = [];
     for (const candidate of found) {
-      const adopted = await adopt(claim, candidate, signal);
+      const adopted = await takeSandbox(ctx, candidate, claimedBy(candidate, claim), signal);
       if (adopted) return adopted;
     }
     if (claim.spec.mode === "PoolRequired")
@@ -184,11 +154,22 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
     if (!parsed.success) return undefined;
     const claim = parsed.value;
     const uid = claim.metadata.uid ?? "";
+    // Its session is taking a warm sandbox for it right now; the provisioner kicks this claim once that
+    // write is decided (the requeue only covers a lost kick).
+    if (ctx.adopting.sessions.has(sessionUid(claim))) return { requeueAfterMs: PRE_ADOPTION_WAIT_MS };
+    // A claim written just as its session was deleted: the garbage collector removes it; a sandbox taken
+    // for it now would only go the same way.
+    if (sessionGone(claim)) return undefined;
     const held = heldBy(claim);
-    // More than one (a cold create raced an adoption before a restart): keep one, release the rest.
+    // More than one (a cold create raced an adoption before a restart, or a pre-adoption by a restarted
+    // leader's session controller): keep one, release the rest.
     const [keep, ...extra] = rank(held, claim.status?.sandboxName);
     await deleteExtra(extra, signal);
     let bound: Sandbox | undefined = keep;
+    if (keep && !keep.spec.claimRef) {
+      bound = await complete(claim, keep, signal);
+      if (!bound) return { requeueAfterMs: PRE_ADOPTION_WAIT_MS }; // gone meanwhile: look again
+    }
     let unbound: Unbound = { reason: "Binding", message: "looking for a sandbox" };
     if (!bound && claim.status?.sandboxName) {
       unbound = {
@@ -223,6 +204,52 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
     }
     if (bound && status.sandboxName) ctx.bindings.delete(uid);
     return undefined;
+  }
+
+  /**
+   * Its session pre-adopted `sbx` for this claim: the ordinary adoption write (claimRef, controller
+   * reference to the claim) completes the binding. Nobody else can take it (no pool controls it), so a
+   * Conflict only means a status write moved its resourceVersion: read it again and retry. Undefined when
+   * it is no longer this session's pre-adopted sandbox (deleted, or the session gone).
+   */
+  async function complete(
+    claim: SandboxClaim,
+    sbx: Sandbox,
+    signal: AbortSignal,
+  ): Promise<Sandbox | undefined> {
+    const { namespace = "", name = "" } = sbx.metadata;
+    let raw: Sandbox | undefined = sbx;
+    for (let attempt = 0; raw && attempt < 3; attempt++) {
+      const taken = await takeSandbox(ctx, raw, claimedBy(raw, claim), signal);
+      if (taken) {
+        ctx.bindings.bound(claim, taken);
+        ctx.events.record(claim, "Normal", "Bound", `took warm sandbox ${name} (pre-adopted by its session)`);
+        kickOwner(claim);
+        return parsedOrUndefined(sandboxKind, taken);
+      }
+      const fresh = await ctx.api.sandboxes.get(name, { namespace, signal }).catch((err: unknown) => {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      });
+      raw = isPreAdoptedBy(fresh, sessionUid(claim)) ? fresh : undefined;
+    }
+    if (raw) throw new Error(`sandbox ${namespace}/${name} kept changing while its binding was completed`);
+    return undefined;
+  }
+
+  /** The claim's controlling session is no longer there (as this process knows it) or is being deleted. */
+  function sessionGone(claim: SandboxClaim): boolean {
+    const owner = controllerOf(claim);
+    const ns = claim.metadata.namespace ?? "";
+    const cache =
+      owner?.kind === CODE_INTERPRETER.kind
+        ? ctx.caches.codeInterpreters
+        : owner?.kind === AGENT_SESSION.kind
+          ? ctx.caches.agentSessions
+          : undefined;
+    if (!owner || !cache) return false;
+    const session = ctx.memo.latest(memoKey(owner.kind, ns, owner.name), cache.get(ns, owner.name));
+    return !session || session.metadata.uid !== owner.uid || session.metadata.deletionTimestamp !== undefined;
   }
 
   /** The session mirroring this claim. */

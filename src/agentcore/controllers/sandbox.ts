@@ -9,7 +9,9 @@
  *   `Failed` (reason PodDeleted) and the session reports it; the client starts a new session.
  * - Status mirrors the pod: Ready ⇔ the pod's Ready condition; an unrunnable image or ended process ⇒ Failed.
  */
+import { LABELS } from "../../api/reserved-keys";
 import { SANDBOX, type Sandbox, sandboxKind } from "../../api/sandbox";
+import { SANDBOX_POOL } from "../../api/sandbox-pool";
 import { isAlreadyExists } from "../../kube/kube-error";
 import { rfc3339 } from "../render/conditions";
 import { type Pod, renderSandboxPod } from "../render/render-pod";
@@ -21,7 +23,7 @@ import {
   type Reconciler,
   splitNamespaced,
 } from "./controller-context";
-import { isControlledBy } from "./owner-refs";
+import { controllerOf, isControlledBy } from "./owner-refs";
 import { issuesText, parseCached } from "./parse-cached";
 import { onlyGenerationMoved, patchStatusIfChanged } from "./status-patch";
 
@@ -76,7 +78,12 @@ export function createSandboxReconciler(ctx: ControllerContext): Reconciler {
       return { requeueAfterMs: FOREIGN_POD_RETRY_MS };
     }
     let verdict: PodVerdict | undefined;
-    const served = sandbox.spec.claimRef !== undefined && sandbox.status?.podIP !== undefined;
+    // In use: claimed, or pre-adopted by a session (a pool's sandbox its pool no longer controls).
+    const taken =
+      sandbox.spec.claimRef !== undefined ||
+      (sandbox.metadata.labels?.[LABELS.pool] !== undefined &&
+        controllerOf(sandbox)?.kind !== SANDBOX_POOL.kind);
+    const served = taken && sandbox.status?.podIP !== undefined;
     if (sandbox.status?.phase !== "Failed" && served && (!pod || pod.metadata?.deletionTimestamp)) {
       verdict = {
         phase: "Failed",

@@ -13,16 +13,17 @@ import { SANDBOX, type Sandbox, sandboxKind } from "../../api/sandbox";
 import { SANDBOX_CLAIM, type SandboxClaim, sandboxClaimKind } from "../../api/sandbox-claim";
 import type { SandboxTemplate } from "../../api/sandbox-template";
 import type { SessionStatus } from "../../api/session";
-import { isAlreadyExists } from "../../kube/kube-error";
+import { isAlreadyExists, isConflict, isNotFound } from "../../kube/kube-error";
 import type { ResourceClient } from "../../kube/resource-client";
 import { computeSessionStatus } from "../render/session-status";
 import type { ControllerContext, ReconcileResult } from "./controller-context";
 import { memoKey } from "./controller-context";
-import { INDEX } from "./object-cache";
+import { INDEX, type ObjectCache } from "./object-cache";
 import { controllerRef, isControlledBy } from "./owner-refs";
 import { parsedOrUndefined } from "./parse-cached";
 import { cachedTemplateHash } from "./pool-template";
 import { patchStatusIfChanged } from "./status-patch";
+import { preAdoptedFor, preAdoptWarm } from "./warm-adoption";
 
 export interface SessionObject {
   readonly apiVersion: string;
@@ -59,6 +60,7 @@ export interface SessionResolution {
 export interface SessionKindInfo<T extends SessionObject> {
   readonly names: KindNames;
   readonly api: ResourceClient<T>;
+  readonly cache: ObjectCache<T>;
 }
 
 /** How long a new session may be on its way without reporting Pending (see firstPendingQuietMs). */
@@ -125,6 +127,18 @@ export function createSessionProvisioner<T extends SessionObject>(
             mode: plan.mode,
           },
         };
+        // The warm sandbox first (the write a waiting create answers from, see warm-adoption.ts), then the
+        // claim that completes the binding: sent together, the two writes slowed each other down.
+        const ref = { kind: kind.names.kind, metadata: session.metadata };
+        await preAdoptWarm(ctx, ref, claim, meta.labels, signal).catch((err: unknown) => {
+          if (signal.aborted) throw err;
+          ctx.log.debug("pre-adoption failed; the claim binds as usual", { error: String(err) });
+        });
+        // Deleted meanwhile by this replica (a create answered from the pre-adoption, then deleted at once):
+        // a claim now would outlive it until the garbage collector finds it.
+        const key = memoKey(kind.names.kind, ns, name);
+        const current = ctx.memo.latest(key, kind.cache.get(ns, name));
+        if (current?.metadata.uid !== session.metadata.uid) return;
         ctx.memo.remember(
           memoKey(SANDBOX_CLAIM.kind, ns, name),
           undefined,
@@ -140,7 +154,15 @@ export function createSessionProvisioner<T extends SessionObject>(
   interface Children {
     readonly claim?: SandboxClaim;
     readonly sandbox?: Sandbox;
+    /** `sandbox` is the session's own Direct sandbox (not one held for its claim). */
+    readonly direct?: true;
     readonly conflict?: string;
+  }
+
+  /** The one sandbox the session pre-adopted for its claim, if exactly one. */
+  function preAdopted(session: T): Sandbox | undefined {
+    const held = preAdoptedFor(ctx, session.metadata.namespace ?? "", session.metadata.uid ?? "");
+    return held.length === 1 ? parsedOrUndefined(sandboxKind, held[0]) : undefined;
   }
 
   /** The session's claim or sandbox (whichever it has), and the sandbox a claim holds. */
@@ -163,16 +185,40 @@ export function createSessionProvisioner<T extends SessionObject>(
       // The claim's status names its sandbox; until that write lands, the adopted sandbox itself (found by
       // its claimRef) already says it is Ready, so the session need not wait for the claim's status.
       const held = claim.status?.sandboxName ?? heldBy(claim.metadata.uid ?? "");
-      const sandbox = held
+      const named = held
         ? parsedOrUndefined(sandboxKind, latest(SANDBOX.kind, ns, held, ctx.caches.sandboxes.get(ns, held)))
         : undefined;
-      return { claim, ...(sandbox && sandbox.spec.claimRef?.uid === claim.metadata.uid ? { sandbox } : {}) };
+      // Until the claim completes the binding, the sandbox the session pre-adopted for it.
+      const sandbox = named?.spec.claimRef?.uid === claim.metadata.uid ? named : preAdopted(session);
+      return { claim, ...(sandbox ? { sandbox } : {}) };
     }
     const direct = parsedOrUndefined(sandboxKind, directRaw);
-    if (direct && isControlledBy(direct, session)) return { sandbox: direct };
+    if (direct && isControlledBy(direct, session) && !direct.metadata.labels?.[LABELS.pool])
+      return { sandbox: direct, direct: true };
     if (claim) return { conflict: `a SandboxClaim named ${name} belongs to something else` };
-    if (direct) return { conflict: `a Sandbox named ${name} belongs to something else` };
-    return {};
+    if (direct && !isControlledBy(direct, session))
+      return { conflict: `a Sandbox named ${name} belongs to something else` };
+    const early = preAdopted(session);
+    return early ? { sandbox: early } : {};
+  }
+
+  /** A session that cannot have its claim lets go of the warm sandbox it pre-adopted for it. */
+  async function releasePreAdopted(session: T, signal: AbortSignal): Promise<void> {
+    const ns = session.metadata.namespace ?? "";
+    for (const sbx of preAdoptedFor(ctx, ns, session.metadata.uid ?? "")) {
+      const { name = "", uid } = sbx.metadata;
+      try {
+        await ctx.api.sandboxes.delete(name, {
+          namespace: ns,
+          propagationPolicy: "Background",
+          preconditions: uid ? { uid } : {},
+          signal,
+        });
+        ctx.memo.remember(memoKey(SANDBOX.kind, ns, name), sbx, undefined);
+      } catch (err) {
+        if (!isNotFound(err) && !isConflict(err)) throw err;
+      }
+    }
   }
 
   /**
@@ -188,11 +234,19 @@ export function createSessionProvisioner<T extends SessionObject>(
     const deleting = session.metadata.deletionTimestamp !== undefined;
     let found = children(session);
     let blocked: { reason: string; message: string; failed?: boolean } | undefined;
-    if (found.conflict) blocked = { reason: "NameConflict", message: found.conflict, failed: true };
-    else if (!deleting && !found.claim && !found.sandbox) {
+    let childError: unknown;
+    if (found.conflict) {
+      blocked = { reason: "NameConflict", message: found.conflict, failed: true };
+      await releasePreAdopted(session, signal);
+    } else if (!deleting && !found.claim && !found.direct) {
       if (!resolution.plan) blocked = resolution.blocked ?? { reason: "Provisioning", message: "" };
       else {
-        await createChild(session, resolution.plan, signal);
+        // A failed write is retried (thrown below), but only after the status says what the session holds:
+        // a warm sandbox pre-adopted while its claim was refused serves the session all the same.
+        childError = await createChild(session, resolution.plan, signal).then(
+          () => undefined,
+          (err: unknown) => err ?? new Error("creating the session's child failed"),
+        );
         found = children(session);
       }
     }
@@ -208,6 +262,7 @@ export function createSessionProvisioner<T extends SessionObject>(
       nowMs: ctx.clock.now(),
     });
     const quietFor = firstPendingQuietMs(session, status);
+    if (childError !== undefined && (quietFor > 0 || !found.sandbox)) throw childError;
     if (quietFor > 0) return { requeueAfterMs: quietFor };
     const before = session.status?.phase;
     const updated = await patchStatusIfChanged(kind.api, raw, status, { foreign: FOREIGN_STATUS, signal });
@@ -219,6 +274,7 @@ export function createSessionProvisioner<T extends SessionObject>(
       );
       announce(session, before, status);
     }
+    if (childError !== undefined) throw childError;
     return undefined;
   }
 

@@ -31,6 +31,25 @@ describe("write memo", () => {
     memo.remember("d", obj("7", "doomed"), undefined);
     expect(memo.latest("d", obj("7", "doomed"))).toBeUndefined();
   });
+
+  test("an object written again after its create is not served once the cache shows it deleted", () => {
+    const memo = createWriteMemo(systemClock);
+    const created = obj("5", "created");
+    memo.remember("s", undefined, created);
+    // A status write lands, but the object is deleted right after (the delete raced the write).
+    memo.remember("s", created, obj("6", "status written"));
+    expect(memo.latest("s", undefined)).toBeUndefined();
+    expect(memo.latest("s", undefined)).toBeUndefined();
+  });
+
+  test("a write after a delete was noted does not bring the deleted object back", () => {
+    const memo = createWriteMemo(systemClock);
+    const created = obj("5", "created");
+    memo.remember("s", undefined, created);
+    memo.remember("s", created, undefined);
+    memo.remember("s", created, obj("6", "status written before the delete"));
+    expect(memo.latest("s", undefined)).toBeUndefined();
+  });
 });
 
 describe("expectations", () => {

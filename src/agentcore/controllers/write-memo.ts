@@ -38,7 +38,10 @@ export function createWriteMemo(clock: Clock, ttlMs = 120_000): WriteMemo {
     remember(key, before, after) {
       sweep();
       const previous = entries.get(key);
-      const stale = new Set(previous?.stale ?? []);
+      // "Not in the cache" stands for "not created yet" only until the next write: after that, a cache
+      // without the object means it was deleted (possibly after this very write) and must win, or a
+      // deleted session would keep being served from here and keep recreating its children.
+      const stale = new Set([...(previous?.stale ?? [])].filter((rv) => rv !== ""));
       stale.add(rvOf(before));
       // Writing from a memo version: the cache may still show any version the memo superseded.
       if (previous?.latest) stale.add(rvOf(previous.latest));

@@ -36,6 +36,7 @@ import { createExpectations } from "../controllers/expectations";
 import { createSandboxReconciler } from "../controllers/sandbox";
 import { createSandboxClaimReconciler } from "../controllers/sandbox-claim";
 import { createSandboxPoolReconciler } from "../controllers/sandbox-pool";
+import { createAdoptionsInFlight } from "../controllers/warm-adoption";
 import { createWriteMemo } from "../controllers/write-memo";
 import type { Pod } from "../render/render-pod";
 import { type ControllerName, routeEvents } from "./event-routing";
@@ -125,6 +126,7 @@ export function createControllerSet(opts: ControllerSetOptions): ControllerSet {
     expectations: createExpectations(clock),
     memo: createWriteMemo(clock),
     bindings: createClaimBindings(clock),
+    adopting: createAdoptionsInFlight(),
     events: createEventRecorder({
       client,
       instance: opts.identity,

@@ -68,6 +68,12 @@ export function routeEvents(informers: RoutingTargets, caches: Caches, enqueue: 
       if (claim) toOwner(claim);
     }
   };
+  /** A sandbox a session pre-adopted for its claim (named like the session) concerns that claim too. */
+  const toSessionClaim = (s: KubeObject) => {
+    const owner = controllerOf(s as never);
+    if (owner?.kind === CODE_INTERPRETER.kind || owner?.kind === AGENT_SESSION.kind)
+      enqueue("claim", `${s.metadata?.namespace ?? ""}/${owner.name}`);
+  };
   const wakeUnboundClaims = (namespace: string) => {
     for (const claim of caches.claims.byIndex(INDEX.unbound, namespace)) enqueue("claim", keyOf(claim));
   };
@@ -77,6 +83,7 @@ export function routeEvents(informers: RoutingTargets, caches: Caches, enqueue: 
     both((s) => {
       enqueue("sandbox", keyOf(s));
       toOwner(s);
+      toSessionClaim(s);
       // A warm sandbox just became available: claims waiting on a pool (PoolRequired) may take it.
       if (availableKeys(s as never).length > 0) wakeUnboundClaims(s.metadata?.namespace ?? "");
     }),

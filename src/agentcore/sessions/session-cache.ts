@@ -9,16 +9,16 @@
  * watch has seen the event, by which time the apiserver has sent it to every watcher.
  *
  * Reads show a session as Ready as soon as this replica's watch shows the warm sandbox adopted by the
- * session's claim, or (on the leader) as soon as its own adoption write returns (`session-sandboxes.ts`),
- * one status write before the leader records it on the session.
+ * session's claim or pre-adopted by the session for it, or (on the leader) as soon as its own adoption
+ * write returns (`session-sandboxes.ts`), one status write before the leader records it on the session.
  * Change handlers (GC) see the session objects as written.
  */
 import { ANNOTATIONS } from "../../api/reserved-keys";
 import type { Sandbox } from "../../api/sandbox";
-import type { SandboxClaim } from "../../api/sandbox-claim";
 import { type Clock, systemClock } from "../../kube/clock";
 import { createInformer, type Informer } from "../../kube/informer";
 import type { KubeClient } from "../../kube/kube-client";
+import type { Holder } from "../controllers/claim-bindings";
 import { SESSION_KINDS, type SessionKindInfo, type SessionObject } from "./session-kinds";
 import { createSessionSandboxes } from "./session-sandboxes";
 
@@ -54,10 +54,10 @@ export interface SessionCache {
    */
   untilGone(kind: SessionKindInfo, obj: SessionObject, signal: AbortSignal): Promise<boolean>;
   /**
-   * This replica (leading) wrote the adoption of `sandbox` by `claim`: reads and waits see it now rather
-   * than one watch delivery later (see session-sandboxes.ts).
+   * This replica (leading) wrote the adoption of `sandbox` by `holder` (a claim, or a session pre-adopting
+   * for its claim): reads and waits see it now rather than one watch delivery later (session-sandboxes.ts).
    */
-  adopted(claim: SandboxClaim, sandbox: Sandbox): void;
+  adopted(holder: Holder, sandbox: Sandbox): void;
 }
 
 export interface SessionCacheOptions {
@@ -139,7 +139,7 @@ export function createSessionCache(
           .map((obj) => ({ kind, obj: shown(obj) })),
       ),
     bury: (kind, obj) => tombstones.add(kind, obj),
-    adopted: (claim, sandbox) => sandboxes.adopted(claim, sandbox),
+    adopted: (holder, sandbox) => sandboxes.adopted(holder, sandbox),
     untilGone(kind, obj, signal) {
       const { namespace = "", name = "", uid } = obj.metadata;
       const inf = informers.get(kind)?.get(namespace);

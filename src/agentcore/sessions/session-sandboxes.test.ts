@@ -1,6 +1,6 @@
 /**
  * A session reads Ready from its adopted sandbox before the leader writes its status — and only from a
- * Ready sandbox held by the session's own claim. On the real apiserver, controllers off: the claims and
+ * Ready sandbox held by the session's own claim, or pre-adopted by the session itself (its uid). On the real apiserver, controllers off: the claims and
  * sandboxes are written by hand, and the session CRs' own status stays empty throughout.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -64,12 +64,13 @@ async function readySandbox(
   name: string,
   podIP: string,
   claimRef?: { readonly name: string; readonly uid: string },
+  meta: Record<string, unknown> = {},
 ): Promise<Sandbox> {
   await sandboxes.create(
     {
       apiVersion: API,
       kind: "Sandbox",
-      metadata: { name, namespace: ns },
+      metadata: { name, namespace: ns, ...meta },
       spec: {
         sandboxTemplate: { image: "agentland/code-interpreter:0.1.0", port: 1883 },
         ...(claimRef ? { claimRef } : {}),
@@ -83,6 +84,21 @@ async function readySandbox(
     patch: { status: { phase: "Ready", podName: name, podIP, port: 1883 } },
   });
 }
+
+/** What a session's pre-adoption leaves on a pool's sandbox: the pool's label, the session as controller. */
+const preAdoptedMeta = (session: string, uid: string) => ({
+  labels: { "agentland.fl0rencess720.app/pool": "warm" },
+  ownerReferences: [
+    {
+      apiVersion: API,
+      kind: "CodeInterpreter",
+      name: session,
+      uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    },
+  ],
+});
 
 /** Polls `probe` until it returns a value (the cache's watches are asynchronous), at most `ms`. */
 async function eventually<T>(probe: () => T | undefined, ms = 10_000): Promise<T | undefined> {
@@ -235,5 +251,53 @@ describe("session sandboxes", () => {
       const o = cache.get(CI, ns, name);
       expect(o && readiness(o).state).toBe("pending");
     }
+  }, 30_000);
+
+  test("a session reads Ready from the warm sandbox it pre-adopted before its claim exists, from the watch and from this replica's own write; never from one pre-adopted for another uid", async () => {
+    const session = await sessionFor(ns, "eve", {});
+    const uid = await uidOf("codeinterpreter", session);
+    const stale = await sessionFor(ns, "eve", {});
+    // Pre-adopted for an older session of that name (another uid): never this session's. (Its owner does
+    // not exist, so the garbage collector removes it soon; the control below is written right after.)
+    const pre = await readySandbox("sbx-pre-stale", "127.0.9.9");
+    await sandboxes.update(
+      {
+        ...pre,
+        metadata: { ...pre.metadata, ...preAdoptedMeta(stale, "55555555-5555-5555-5555-555555555555") },
+      } as Sandbox,
+      { namespace: ns },
+    );
+    const waiting = cache.waitFor(
+      CI,
+      ns,
+      session,
+      (obj) => (obj && readiness(obj).state === "ready" ? obj : undefined),
+      AbortSignal.timeout(15_000),
+    );
+    await readySandbox("sbx-pre", "127.0.9.10", undefined, preAdoptedMeta(session, uid));
+    const obj = await waiting;
+    expect(obj.status).toMatchObject({ phase: "Ready", podIP: "127.0.9.10", sandboxName: "sbx-pre" });
+    // The claim it is for is named like the session (the RPC reports such a session as warm).
+    expect(obj.status?.claimName).toBe(session);
+    expect(await statusOnServer(session)).toBe("");
+    const o = cache.get(CI, ns, stale);
+    expect(o && readiness(o).state).toBe("pending");
+    // The leader's own pre-adoption write, before any watch shows it.
+    const noted = await sessionFor(ns, "eve", {});
+    const notedUid = await uidOf("codeinterpreter", noted);
+    const warm = await readySandbox("sbx-pre-noted", "127.0.9.11", undefined, {
+      labels: { "agentland.fl0rencess720.app/pool": "warm" },
+    });
+    const written: Sandbox = {
+      ...warm,
+      metadata: { ...warm.metadata, ...preAdoptedMeta(noted, notedUid) },
+    } as Sandbox;
+    const holder = { kind: "CodeInterpreter", metadata: { name: noted, namespace: ns, uid: notedUid } };
+    const shown = await eventually(() => {
+      cache.adopted(holder, written);
+      const got = cache.get(CI, ns, noted);
+      return got && readiness(got).state === "ready" ? got : undefined;
+    });
+    expect(shown?.status).toMatchObject({ podIP: "127.0.9.11", sandboxName: "sbx-pre-noted" });
   }, 30_000);
 });

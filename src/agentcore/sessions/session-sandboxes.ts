@@ -12,23 +12,31 @@
  *   move it), with `status.phase` Ready;
  * - Direct: the sandbox named like the session and controlled by it.
  *
+ * - pool modes, before the claim completes the binding: the live pool sandbox the session pre-adopted for
+ *   its claim (controlled by the session's uid, no claimRef yet; see controllers/warm-adoption.ts). A warm
+ *   create is Ready as soon as that write (the second of the create) lands: the claim may not even exist.
+ *
  * Only Ready is ever inferred, and only over a status that says neither Ready, Failed nor Terminating: a
  * failure and everything after Ready come from the session's own status, written by the leader.
  *
  * The leader knows of its own adoptions a watch delivery before its watch shows them: `adopted` takes the
- * claim and the sandbox as the conditional write returned them, and they stand in for what the watches
- * show until the watch shows that sandbox claimed (or gone, or replaced). Same objects, same rules; only
- * earlier.
+ * holder (claim, or pre-adopting session) and the sandbox as the conditional write returned them, and they
+ * stand in for what the watches show until the watch shows that sandbox taken (or gone, or replaced).
+ * Same objects, same rules; only earlier.
  */
+
+import { LABELS } from "../../api/reserved-keys";
 import { SANDBOX_CLAIMS, SANDBOXES } from "../../api/resource-types";
 import type { Sandbox } from "../../api/sandbox";
 import type { SandboxClaim } from "../../api/sandbox-claim";
+import { SANDBOX_POOL } from "../../api/sandbox-pool";
 import { durationToMs } from "../../api/schema/duration";
 import { DEFAULT_MAX_SESSION_DURATION } from "../../api/session";
 import type { Clock } from "../../kube/clock";
 import { createInformer, type Informer } from "../../kube/informer";
 import type { KubeClient } from "../../kube/kube-client";
-import { isControlledBy } from "../controllers/owner-refs";
+import type { Holder } from "../controllers/claim-bindings";
+import { controllerOf, isControlledBy } from "../controllers/owner-refs";
 import { rfc3339 } from "../render/conditions";
 import type { SessionObject } from "./session-kinds";
 
@@ -39,12 +47,17 @@ export interface SessionSandboxes {
   overlay(obj: SessionObject): SessionObject;
   /** Calls `handler` whenever the claim or sandbox of session `namespace/name` may have changed. */
   onChange(namespace: string, name: string, handler: () => void): () => void;
-  /** This replica's write bound `sandbox` to `claim` (objects as the apiserver returned them). */
-  adopted(claim: SandboxClaim, sandbox: Sandbox): void;
+  /**
+   * This replica's write bound `sandbox` to `holder`: a claim (adoption) or a session (pre-adoption);
+   * objects as the apiserver returned them.
+   */
+  adopted(holder: Holder, sandbox: Sandbox): void;
 }
 
 /** Sandboxes by the claim holding them (`spec.claimRef.name`), which is named like its session. */
 const CLAIM_NAME_INDEX = "claim-name";
+/** Sandboxes by the uid of their controlling owner (a session: Direct, or pre-adopted for its claim). */
+const OWNER_INDEX = "owner-uid";
 const SETTLED_PHASES: ReadonlySet<string> = new Set(["Ready", "Failed", "Terminating"]);
 const DEFAULT_PORT = 1883;
 /** A written adoption the watch has not confirmed stands in for it at most this long. */
@@ -58,7 +71,8 @@ interface Watched {
 }
 
 interface Written {
-  readonly claim: SandboxClaim;
+  /** The adopting claim; absent for a session's pre-adoption. */
+  readonly claim?: SandboxClaim;
   readonly sandbox: Sandbox;
   readonly at: number;
 }
@@ -77,13 +91,20 @@ export function createSessionSandboxes(
     const claims = createInformer(client.resource(SANDBOX_CLAIMS), { namespace });
     const sandboxes = createInformer(client.resource(SANDBOXES), {
       namespace,
-      indexers: { [CLAIM_NAME_INDEX]: (s) => (s.spec?.claimRef ? [s.spec.claimRef.name] : []) },
+      indexers: {
+        [CLAIM_NAME_INDEX]: (s) => (s.spec?.claimRef ? [s.spec.claimRef.name] : []),
+        [OWNER_INDEX]: (s) => {
+          const uid = controllerOf(s)?.uid;
+          return uid ? [uid] : [];
+        },
+      },
     });
     const claimChanged = (c: SandboxClaim) => notify(c.metadata?.namespace, c.metadata?.name);
     claims.addHandlers({ onAdd: claimChanged, onUpdate: (_o, c) => claimChanged(c), onDelete: claimChanged });
-    // A sandbox concerns the session its claim is named after, or (Direct) the one it is named after.
+    // A sandbox concerns the session its claim is named after, or the session controlling it (Direct, or
+    // pre-adopted); a pool's sandbox concerns nobody yet.
     const sandboxChanged = (s: Sandbox) =>
-      notify(s.metadata?.namespace, s.spec?.claimRef?.name ?? s.metadata?.name);
+      notify(s.metadata?.namespace, s.spec?.claimRef?.name ?? controllerOf(s)?.name);
     sandboxes.addHandlers({
       onAdd: sandboxChanged,
       onUpdate: (_o, s) => sandboxChanged(s),
@@ -116,13 +137,15 @@ export function createSessionSandboxes(
         if (set.size === 0 && listeners.get(key) === set) listeners.delete(key);
       };
     },
-    adopted(claim, sandbox) {
-      const { namespace = "", name = "" } = claim.metadata;
+    adopted(holder, sandbox) {
+      const { namespace = "", name = "", uid } = holder.metadata;
       const w = watched.get(namespace);
-      if (!w || sandbox.spec?.claimRef?.uid !== claim.metadata.uid) return;
+      const byClaim = uid !== undefined && sandbox.spec?.claimRef?.uid === uid;
+      const bySession = !sandbox.spec?.claimRef && uid !== undefined && controllerOf(sandbox)?.uid === uid;
+      if (!w || (!byClaim && !bySession)) return;
       const now = clock.monotonic();
       for (const [key, e] of w.written) if (now - e.at > WRITTEN_TTL_MS) w.written.delete(key);
-      w.written.set(name, { claim, sandbox, at: now });
+      w.written.set(name, { ...(byClaim ? { claim: holder as SandboxClaim } : {}), sandbox, at: now });
       notify(namespace, name);
     },
   };
@@ -131,51 +154,72 @@ export function createSessionSandboxes(
 interface Held {
   readonly sandbox: Sandbox;
   readonly claim?: SandboxClaim;
+  /** Pre-adopted for the session's claim, which is named like the session (and may not exist yet). */
+  readonly preAdopted?: true;
 }
 
 /**
- * The adoption this replica wrote for claim `name`, while the sandbox watch still shows that sandbox as it
- * was before (same uid, unclaimed). Anything else the watch shows is newer than the write: it rules.
+ * The adoption this replica wrote for session `name`'s claim (or the session itself), while the sandbox
+ * watch still shows that sandbox as it was before (same uid, untaken: no claimRef, no controller but a
+ * pool). Anything else the watch
+ * shows is newer than the write: it rules.
  */
 function writtenFor(w: Watched, name: string, nowMs: number): Written | undefined {
   const e = w.written.get(name);
   if (!e) return undefined;
   const { namespace = "", name: sandboxName = "", uid } = e.sandbox.metadata;
   const seen = w.sandboxes.get(`${namespace}/${sandboxName}`);
-  if (nowMs - e.at > WRITTEN_TTL_MS || !seen || seen.metadata.uid !== uid || seen.spec?.claimRef) {
+  const controller = controllerOf(seen);
+  const taken = seen?.spec?.claimRef || (controller && controller.kind !== SANDBOX_POOL.kind);
+  if (nowMs - e.at > WRITTEN_TTL_MS || !seen || seen.metadata.uid !== uid || taken) {
     w.written.delete(name);
     return undefined;
   }
   return e;
 }
 
+const live = (s: Sandbox) => !s.metadata.deletionTimestamp;
+
 /** The live, Ready sandbox the session holds, found the way the leader's session controller finds it. */
 function heldSandbox(w: Watched, session: SessionObject, nowMs: number): Held | undefined {
-  const { namespace = "", name = "" } = session.metadata;
+  const { namespace = "", name = "", uid: sessionUid } = session.metadata;
   const written = writtenFor(w, name, nowMs);
-  const cachedClaim = w.claims.get(`${namespace}/${name}`);
   // The written claim only while the watch has not shown that claim yet; a claim the watch shows rules.
-  const claim = cachedClaim ?? written?.claim;
+  const claim = w.claims.get(`${namespace}/${name}`) ?? written?.claim;
+  if (claim && (!isControlledBy(claim, session) || claim.metadata.deletionTimestamp)) return undefined;
+  // Pre-adopted for the session's claim: a pool's sandbox the session controls, no claimRef yet.
+  const preAdopted = [
+    ...(sessionUid ? w.sandboxes.byIndex(OWNER_INDEX, sessionUid) : []),
+    ...(written && !written.claim ? [written.sandbox] : []),
+  ].filter(
+    (s) =>
+      live(s) &&
+      !s.spec?.claimRef &&
+      s.metadata.labels?.[LABELS.pool] !== undefined &&
+      controllerOf(s)?.uid === sessionUid,
+  );
   let held: Held | undefined;
   if (claim) {
-    if (!isControlledBy(claim, session) || claim.metadata.deletionTimestamp) return undefined;
     const uid = claim.metadata.uid;
-    const live = [
+    const byClaim = [
       ...w.sandboxes.byIndex(CLAIM_NAME_INDEX, name),
-      ...(written && written.claim.metadata.uid === uid ? [written.sandbox] : []),
-    ].filter((s) => uid !== undefined && s.spec?.claimRef?.uid === uid && !s.metadata.deletionTimestamp);
+      ...(written?.claim && written.claim.metadata.uid === uid ? [written.sandbox] : []),
+    ].filter((s) => uid !== undefined && s.spec?.claimRef?.uid === uid && live(s));
     // The one the claim's status names; before that status, only an unambiguous one (of two, left by a
     // cold create racing an adoption, the claim controller keeps one and releases the other).
     const named = claim.status?.sandboxName;
+    const all = [...byClaim, ...preAdopted];
     const sandbox = named
-      ? live.find((s) => s.metadata.name === named)
-      : live.length === 1
-        ? live[0]
+      ? byClaim.find((s) => s.metadata.name === named)
+      : all.length === 1
+        ? all[0]
         : undefined;
     held = sandbox && { sandbox, claim };
+  } else if (preAdopted.length === 1 && preAdopted[0]) {
+    held = { sandbox: preAdopted[0], preAdopted: true };
   } else {
     const direct = w.sandboxes.get(`${namespace}/${name}`);
-    const mine = direct && isControlledBy(direct, session) && !direct.metadata.deletionTimestamp;
+    const mine = direct && isControlledBy(direct, session) && live(direct);
     held = mine ? { sandbox: direct } : undefined;
   }
   const s = held?.sandbox.status;
@@ -205,7 +249,9 @@ function asReady(session: SessionObject, held: Held, nowMs: number): SessionObje
         },
       ],
       sandboxName,
-      ...(held.claim ? { claimName: held.claim.metadata.name ?? "" } : {}),
+      ...(held.claim || held.preAdopted
+        ? { claimName: held.claim?.metadata.name ?? session.metadata.name ?? "" }
+        : {}),
       podName: s.podName ?? "",
       podIP: s.podIP ?? "",
       port: s.port ?? DEFAULT_PORT,
