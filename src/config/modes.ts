@@ -49,6 +49,8 @@ export const korokdSettings = v.object({
   "max-contexts": positiveInt(16),
   "sse-heartbeat": durationMs("15s"),
   prewarm: onOff("true"),
+  /** One-shot python runs fork a booted interpreter (the zygote) instead of starting one each. */
+  "fork-server": onOff("true"),
   /** Before reporting ready, run one request through every path (token check, hand-over, HTTP) off the record. */
   "warm-up": onOff("true"),
   /** Adopt and reap orphaned grandchildren (PR_SET_CHILD_SUBREAPER); on by default when korokd is PID 1. */

@@ -16,6 +16,7 @@ import { createTokenVerifier } from "./auth/token-verifier";
 import { systemClock } from "./clock";
 import { createContextRegistry } from "./contexts/context-registry";
 import { createExecutor } from "./exec/executor";
+import { createForkServer } from "./exec/fork-server";
 import type { SpawnedChild } from "./exec/interpreter";
 import type { RuntimeKind, RuntimePaths } from "./exec/languages";
 import { createOomCounter } from "./exec/oom-counter";
@@ -32,6 +33,8 @@ const REAP_INTERVAL_MS = 5000;
 const WARMED_RUNTIMES = ["python", "bash"] as const;
 /** Longest wait for the warm-up's replacement interpreters to boot before korokd reports ready anyway. */
 const SETTLE_TIMEOUT_MS = 1000;
+/** Longest wait for the python zygote before the warm-up runs without it. */
+const ZYGOTE_BOOT_TIMEOUT_MS = 3000;
 
 export interface RunningKorokd extends RunningComponent {
   /**
@@ -109,22 +112,26 @@ function beginWarmUp(
 ): Promise<boolean> {
   if (!settings["warm-up"]) return Promise.resolve(true);
   const { auth, exec, appOptions } = parts;
-  return warmUp({
-    jwks: auth.jwks,
-    appWith: (verifier) => createApp({ ...appOptions, verifier }),
-    url: parts.url,
-    languages: exec.warmable,
-    settle: async () => {
-      // The pool starts replacements on the next turn of the event loop.
-      await new Promise((resolve) => setImmediate(resolve));
-      await exec.pool.settled(SETTLE_TIMEOUT_MS);
-    },
-    issuer: settings["token-issuer"],
-    audience: auth.audience,
-    clock: systemClock,
-    signal: appOptions.shutdown,
-    log: appOptions.log,
-  });
+  // The python warm-up run should take the fork path a claimed pod's runs take.
+  const zygote = exec.forkServer?.ready(ZYGOTE_BOOT_TIMEOUT_MS) ?? Promise.resolve(true);
+  return zygote.then(() =>
+    warmUp({
+      jwks: auth.jwks,
+      appWith: (verifier) => createApp({ ...appOptions, verifier }),
+      url: parts.url,
+      languages: exec.warmable,
+      settle: async () => {
+        // The pool starts replacements on the next turn of the event loop.
+        await new Promise((resolve) => setImmediate(resolve));
+        await exec.pool.settled(SETTLE_TIMEOUT_MS);
+      },
+      issuer: settings["token-issuer"],
+      audience: auth.audience,
+      clock: systemClock,
+      signal: appOptions.shutdown,
+      log: appOptions.log,
+    }),
+  );
 }
 
 function createAuth(settings: KorokdStartSettings, log: Logger) {
@@ -161,9 +168,14 @@ function createExecution(settings: KorokdStartSettings, log: Logger) {
   });
   const env = baseEnv(workspace);
   const available = (Object.keys(runtimes) as RuntimeKind[]).filter((r) => runtimes[r]);
+  // The zygote takes the place of the pre-started python: one booted interpreter either way.
+  const forkServer =
+    settings["fork-server"] && runtimes.python && workspaceReady
+      ? createForkServer({ python: paths.python, workspace, baseEnv: env, onSpawn: track, log })
+      : undefined;
   const pool = createWarmPool({
     enabled: settings.prewarm,
-    runtimes: available,
+    runtimes: forkServer === undefined ? available : available.filter((r) => r !== "python"),
     paths,
     dirs,
     baseEnv: env,
@@ -183,6 +195,7 @@ function createExecution(settings: KorokdStartSettings, log: Logger) {
   });
   const executor = createExecutor({
     pool,
+    forkServer,
     limiter: createRunLimiter(settings["max-concurrent-runs"]),
     contexts,
     dirs,
@@ -192,6 +205,7 @@ function createExecution(settings: KorokdStartSettings, log: Logger) {
     afterRun: () => reaper.poke(),
   });
   const stop = async () => {
+    forkServer?.stop();
     pool.stop();
     await contexts.stopAll();
     reaper.stop();
@@ -200,7 +214,15 @@ function createExecution(settings: KorokdStartSettings, log: Logger) {
   // Only runtimes whose no-op program goes over stdin or into korokd's scratch dir: a JS run would put a
   // file into the user's workspace, even if briefly.
   const warmable = workspaceReady ? WARMED_RUNTIMES.filter((r) => runtimes[r]) : [];
-  return { executor, contexts, pool, checks: { workspace: workspaceReady, ...runtimes }, warmable, stop };
+  return {
+    executor,
+    contexts,
+    pool,
+    forkServer,
+    checks: { workspace: workspaceReady, ...runtimes },
+    warmable,
+    stop,
+  };
 }
 
 /** Directories and interpreters on this machine; what is missing shows up in the health checks. */

@@ -6,11 +6,13 @@
 import type { CodeContext } from "../contexts/code-context";
 import type { ContextRegistry } from "../contexts/context-registry";
 import { KorokdError } from "../korokd-error";
+import type { ForkServer } from "./fork-server";
 import type { InterpreterDirs } from "./interpreter";
 import { type Language, runtimeOf } from "./languages";
 import type { OomCounter } from "./oom-counter";
 import type { RunLimiter } from "./run-limiter";
 import { runOneShot } from "./run-one-shot";
+import { interpreterRun, type RunProcess } from "./run-process";
 import type { OutputListener, RunResult } from "./run-result";
 import type { Env } from "./sandbox-env";
 import type { WarmPool } from "./warm-pool";
@@ -37,6 +39,8 @@ export interface Executor {
 
 export interface ExecutorOptions {
   readonly pool: WarmPool;
+  /** Serves one-shot python runs when present and able to; otherwise they take the pool's path. */
+  readonly forkServer?: ForkServer | undefined;
   readonly limiter: RunLimiter;
   readonly contexts: ContextRegistry;
   readonly dirs: InterpreterDirs;
@@ -101,13 +105,9 @@ function runInContext(
 }
 
 async function runFresh(request: ExecuteRequest, controls: RunControls, options: ExecutorOptions) {
-  const { interpreter } = options.pool.take(runtimeOf(request.language), request.env);
   try {
     return await runOneShot({
-      interpreter,
-      language: request.language,
-      code: request.code,
-      dirs: options.dirs,
+      process: await launch(request, options),
       limits: {
         timeoutMs: request.timeoutMs,
         outputLimitBytes: options.outputLimitBytes,
@@ -120,4 +120,14 @@ async function runFresh(request: ExecuteRequest, controls: RunControls, options:
   } finally {
     options.afterRun();
   }
+}
+
+/** A forked python when the fork server can serve the run, otherwise a (pre-)started interpreter. */
+async function launch(request: ExecuteRequest, options: ExecutorOptions): Promise<RunProcess> {
+  if (request.language === "python" && options.forkServer !== undefined) {
+    const forked = await options.forkServer.launch(request.code, request.env);
+    if (forked !== undefined) return forked;
+  }
+  const { interpreter } = options.pool.take(runtimeOf(request.language), request.env);
+  return interpreterRun(interpreter, request.code, request.language, options.dirs);
 }

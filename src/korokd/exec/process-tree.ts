@@ -15,6 +15,8 @@ interface ProcStat {
   readonly start: string;
   /** User plus system CPU time so far, in clock ticks. */
   readonly cpuTicks: number;
+  /** A zombie's wait status (as waitpid reports it); 0 while running or when not permitted. */
+  readonly waitStatus: number;
 }
 
 /** Parses /proc/<pid>/stat; the command name may contain spaces and parentheses, so split after the last ')'. */
@@ -33,6 +35,7 @@ export function readProcStat(pid: number): ProcStat | undefined {
     pgid: Number(fields[2]),
     start: fields[19] ?? "",
     cpuTicks: Number(fields[11]) + Number(fields[12]),
+    waitStatus: Number(fields[49] ?? 0),
   };
 }
 

@@ -1,27 +1,18 @@
 /**
- * Drives one fresh interpreter through one program: hand the code over, collect capped output, enforce
+ * Drives one fresh process through one program: hand the code over, collect capped output, enforce
  * the timeout and cancellation by killing the whole process tree, and leave nothing running afterwards.
  */
-import {
-  deliverProgram,
-  exitCodeOf,
-  type Interpreter,
-  type InterpreterDirs,
-  removeProgramFile,
-} from "./interpreter";
-import type { Language } from "./languages";
 import { type OomCounter, watchOom } from "./oom-counter";
 import { createOutputCapture } from "./output-capture";
 import { createOutputSink } from "./output-sink";
 import { signalGroup, terminateTree } from "./process-tree";
 import { type Pump, pumpOutput } from "./pump-output";
+import type { RunProcess } from "./run-process";
 import { type OutputListener, type RunLimits, type RunResult, roundMs } from "./run-result";
 
 export interface OneShotRun {
-  readonly interpreter: Interpreter;
-  readonly language: Language;
-  readonly code: string;
-  readonly dirs: InterpreterDirs;
+  /** Started, with its program handed over by `start()` (or already, by a fork server). */
+  readonly process: RunProcess;
   readonly limits: RunLimits;
   /** Aborted when the client goes away or korokd shuts down: the run is killed. */
   readonly signal: AbortSignal;
@@ -33,7 +24,7 @@ export interface OneShotRun {
 const PIPE_SETTLE_MS = 500;
 
 export async function runOneShot(run: OneShotRun): Promise<RunResult> {
-  const { proc } = run.interpreter;
+  const proc = run.process;
   const stdout = createOutputCapture(run.limits.outputLimitBytes);
   const stderr = createOutputCapture(run.limits.outputLimitBytes);
   const pumps = [
@@ -43,11 +34,11 @@ export async function runOneShot(run: OneShotRun): Promise<RunResult> {
   const guard = guardRun(proc.pid, run.limits, run.signal);
   const oom = watchOom(run.oom);
   const started = performance.now();
-  let file: string | undefined;
   let duration = 0;
+  let exitCode = 128;
   try {
-    file = await deliverProgram(run.interpreter, run.code, run.language, run.dirs);
-    await proc.exited;
+    await proc.start();
+    exitCode = await proc.exited;
     duration = performance.now() - started;
   } finally {
     guard.disarm();
@@ -55,9 +46,8 @@ export async function runOneShot(run: OneShotRun): Promise<RunResult> {
     signalGroup(proc.pid, "SIGKILL");
     await guard.killed();
     await settle(pumps);
-    await removeProgramFile(file).catch(() => {});
+    await proc.release().catch(() => {});
   }
-  const exitCode = exitCodeOf(proc);
   return {
     exit_code: exitCode,
     stdout: stdout.text(),
