@@ -56,7 +56,7 @@ export function startZygote(options: ZygoteOptions): Zygote {
   let proc: ZygoteSubprocess;
   try {
     proc = Bun.spawn({
-      cmd: [options.python, "-c", ZYGOTE_PROGRAM],
+      cmd: [options.python, "-c", ZYGOTE_PROGRAM, options.workspace],
       cwd: options.workspace,
       env: { ...options.env },
       stdio: ["pipe", "pipe", "pipe", theirs],

@@ -1,7 +1,7 @@
 /**
  * The python fork server ("zygote"): one interpreter boots once, then forks one child per one-shot run,
  * so a run costs a fork (~1 ms of CPU) instead of an interpreter boot (~40 ms). Started as
- * `python3 -c ZYGOTE_PROGRAM` with fd 0 = commands from korokd, fd 1 = events to korokd, fd 3 = a unix
+ * `python3 -c ZYGOTE_PROGRAM <workspace>` with fd 0 = commands from korokd, fd 1 = events to korokd, fd 3 = a unix
  * socket over which the read ends of each run's stdout/stderr pipes go to korokd (SCM_RIGHTS).
  *
  * Protocol (ASCII lines, korokd is the only peer: the pipes are inherited from it and nobody else):
@@ -30,7 +30,12 @@ _boot_modules = frozenset(__import__("sys").modules)
 
 
 def _serve():
-    import ctypes, os, select, sys, _signal, _socket
+    import sys
+    # sys.path[0] is the workspace, where a run may leave files named like the modules imported here.
+    path0 = sys.path.pop(0)
+    import ctypes, os, select, _signal, _socket
+    sys.path.insert(0, path0)
+    workspace = sys.argv[1]
     prctl = ctypes.CDLL(None, use_errno=True).prctl
     prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0: /proc/<zygote>/fd is closed to runs
     fds = _socket.socket(fileno=3)
@@ -75,7 +80,7 @@ def _serve():
             _signal.set_wakeup_fd(-1)
             _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
             prctl(4, 1, 0, 0, 0)
-            return env, code
+            return env, code, workspace
         for fd in (out_w, err_w, sync_w):
             os.close(fd)
         os.read(sync_r, 1)
@@ -129,7 +134,8 @@ def _serve():
 
 def _run(job, pristine, boot_modules):
     import os, sys
-    env, code = job
+    env, code, workspace = job
+    os.chdir(workspace)
     for name in [m for m in sys.modules if m not in boot_modules]:
         del sys.modules[name]
     os.environ.clear()
@@ -149,6 +155,8 @@ def _run(job, pristine, boot_modules):
     try:
         program = compile(code, "<stdin>", "exec", dont_inherit=True)
     except BaseException as err:
+        # As python3 - shows a program that does not compile: no traceback, only the error.
+        err.__traceback__ = None
         sys.excepthook(type(err), err, None)
         raise SystemExit(1)
     try:
@@ -156,7 +164,9 @@ def _run(job, pristine, boot_modules):
     except SystemExit:
         raise
     except BaseException as err:
-        sys.excepthook(type(err), err, err.__traceback__.tb_next)
+        # The display uses the exception's own traceback: drop this function's frame from it.
+        err.__traceback__ = err.__traceback__.tb_next
+        sys.excepthook(type(err), err, err.__traceback__)
         raise SystemExit(130 if isinstance(err, KeyboardInterrupt) else 1)
 
 
