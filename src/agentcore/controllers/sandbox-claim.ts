@@ -10,6 +10,10 @@
  * claim by poolRef takes the pool's current-template sandboxes first and, during a template rollout, the
  * old-template ones the pool still keeps warm (they are that pool's capacity until replaced).
  *
+ * A claim of a pool-mode session may find its sandbox already taken for it: pre-adopted by its session
+ * (controlled by the session's uid, no claimRef; see warm-adoption.ts). It completes that binding with the
+ * same adoption write, and waits while the session's pre-adoption is in flight in this process.
+ *
  * No warm candidate: PoolPreferred creates its own Sandbox at once (named like the claim, so retries and a
  * restarted controller converge on the same object); PoolRequired waits with reason PoolExhausted and is
  * woken when a pool member becomes available. When PoolRequired claims are waiting for as many warm

@@ -5,6 +5,10 @@
  * mode. Deterministic names make provisioning idempotent across retries, restarts and leader changes, and
  * owner references make deleting the session cascade to claim → sandbox → pod. Once the child exists the
  * session follows it, whatever happens to the runtime or defaults it was resolved from.
+ *
+ * Pool modes take a warm sandbox before the claim exists (pre-adoption, warm-adoption.ts): one conditional
+ * write that makes the session its controller, then the claim, which completes the binding. The session
+ * mirrors that sandbox from the first write on, and a create waits for two chained writes, not three.
  */
 import type { KindNames } from "../../api/group";
 import type { ProvisioningMode } from "../../api/provisioning";
@@ -13,7 +17,7 @@ import { SANDBOX, type Sandbox, sandboxKind } from "../../api/sandbox";
 import { SANDBOX_CLAIM, type SandboxClaim, sandboxClaimKind } from "../../api/sandbox-claim";
 import type { SandboxTemplate } from "../../api/sandbox-template";
 import type { SessionStatus } from "../../api/session";
-import { isAlreadyExists, isConflict, isNotFound } from "../../kube/kube-error";
+import { isAlreadyExists } from "../../kube/kube-error";
 import type { ResourceClient } from "../../kube/resource-client";
 import { computeSessionStatus } from "../render/session-status";
 import type { ControllerContext, ReconcileResult } from "./controller-context";
@@ -23,7 +27,7 @@ import { controllerRef, isControlledBy } from "./owner-refs";
 import { parsedOrUndefined } from "./parse-cached";
 import { cachedTemplateHash } from "./pool-template";
 import { patchStatusIfChanged } from "./status-patch";
-import { preAdoptedFor, preAdoptWarm } from "./warm-adoption";
+import { preAdoptedFor, preAdoptWarm, releasePreAdopted } from "./warm-adoption";
 
 export interface SessionObject {
   readonly apiVersion: string;
@@ -202,25 +206,6 @@ export function createSessionProvisioner<T extends SessionObject>(
     return early ? { sandbox: early } : {};
   }
 
-  /** A session that cannot have its claim lets go of the warm sandbox it pre-adopted for it. */
-  async function releasePreAdopted(session: T, signal: AbortSignal): Promise<void> {
-    const ns = session.metadata.namespace ?? "";
-    for (const sbx of preAdoptedFor(ctx, ns, session.metadata.uid ?? "")) {
-      const { name = "", uid } = sbx.metadata;
-      try {
-        await ctx.api.sandboxes.delete(name, {
-          namespace: ns,
-          propagationPolicy: "Background",
-          preconditions: uid ? { uid } : {},
-          signal,
-        });
-        ctx.memo.remember(memoKey(SANDBOX.kind, ns, name), sbx, undefined);
-      } catch (err) {
-        if (!isNotFound(err) && !isConflict(err)) throw err;
-      }
-    }
-  }
-
   /**
    * Converges one session. `raw` is the object as cached (the status patch compares against it), `session`
    * its parsed form, `resolution` how it would be provisioned now.
@@ -237,7 +222,7 @@ export function createSessionProvisioner<T extends SessionObject>(
     let childError: unknown;
     if (found.conflict) {
       blocked = { reason: "NameConflict", message: found.conflict, failed: true };
-      await releasePreAdopted(session, signal);
+      await releasePreAdopted(ctx, session.metadata.namespace ?? "", session.metadata.uid ?? "", signal);
     } else if (!deleting && !found.claim && !found.direct) {
       if (!resolution.plan) blocked = resolution.blocked ?? { reason: "Provisioning", message: "" };
       else {

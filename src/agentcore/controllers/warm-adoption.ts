@@ -182,7 +182,10 @@ export async function preAdoptWarm(
   ctx.adopting.sessions.add(uid);
   try {
     for (const candidate of found) {
-      const taken = await takeSandbox(ctx, candidate, preAdoptedBy(candidate, session, labels), signal);
+      // The claim label already: the sandbox's claim is named like the session, and the pool's selector
+      // (`!claim`) stops counting it at once.
+      const next = preAdoptedBy(candidate, session, { ...labels, [LABELS.claim]: claim.metadata.name ?? "" });
+      const taken = await takeSandbox(ctx, candidate, next, signal);
       if (taken) {
         ctx.bindings.bound(session, taken);
         return taken;
@@ -192,5 +195,28 @@ export async function preAdoptWarm(
   } finally {
     ctx.adopting.sessions.delete(uid);
     ctx.kick("claim", `${ns}/${claim.metadata.name ?? ""}`);
+  }
+}
+
+/** A session that cannot have its claim (its name is taken) lets go of the sandboxes it pre-adopted. */
+export async function releasePreAdopted(
+  ctx: ControllerContext,
+  ns: string,
+  sessionUid: string,
+  signal: AbortSignal,
+): Promise<void> {
+  for (const sbx of preAdoptedFor(ctx, ns, sessionUid)) {
+    const { name = "", uid } = sbx.metadata;
+    try {
+      await ctx.api.sandboxes.delete(name, {
+        namespace: ns,
+        propagationPolicy: "Background",
+        preconditions: uid ? { uid } : {},
+        signal,
+      });
+      ctx.memo.remember(sandboxKey(ns, name), sbx, undefined);
+    } catch (err) {
+      if (!isNotFound(err) && !isConflict(err)) throw err;
+    }
   }
 }
