@@ -2,16 +2,17 @@
  * `bun run bench korokd`: korokd against its baselines, side by side in one run, on the compiled
  * executable that ships (built here into a temp dir):
  *   - in-context `print(1+1)` over HTTP + JWT vs. a raw write/read to a warm python3 over a pipe;
- *   - one-shot python through korokd (pre-started interpreter, and cold with a request env) vs. spawning
- *     `python3 -c` directly;
+ *   - one-shot python through korokd: forked from its python zygote, a pre-started interpreter
+ *     (--fork-server=false), cold with a request env, vs. spawning `python3 -c` directly — latency and
+ *     CPU per run (see korokd-one-shot.ts);
  *   - idle RSS of the compiled executable, as built by the project and with --splitting;
  *   - the first request on a freshly started korokd vs. that process's later ones, with and without the
  *     warm-up korokd does before reporting ready (see korokd-first-request.ts).
  * Tokens are minted before each timed loop, so the numbers show korokd's cost (verification included),
  * not the client's signing. Bounded: a few thousand requests, well under a minute.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   createTestKeys,
@@ -23,14 +24,11 @@ import {
   type TestKeys,
 } from "../../src/korokd/korokd-test-kit";
 import { measureFirstRequests, reportFirstRequests } from "./korokd-first-request";
+import { childrenRssKiB, measureOneShot, type OneShotRow } from "./korokd-one-shot";
 
 const PYTHON = "/usr/bin/python3";
 const CONTEXT_RUNS = 1000;
 const CONTEXT_WARMUP = 300;
-const ONE_SHOT_RUNS = 60;
-const ONE_SHOT_WARMUP = 5;
-/** Pause between one-shot runs, as between an agent's calls; lets the next interpreter finish booting. */
-const ONE_SHOT_GAP_MS = 30;
 interface Row {
   readonly name: string;
   readonly p50: number;
@@ -159,34 +157,11 @@ async function inContext(url: string, key: SigningKey, language: string, code: s
   };
 }
 
-async function oneShot(url: string, key: SigningKey, name: string, env?: Record<string, string>) {
-  const minted = await tokens(key, ONE_SHOT_RUNS + ONE_SHOT_WARMUP);
-  const body = { language: "python", code: "print(1+1)", ...(env ? { env } : {}) };
-  return {
-    name,
-    async once(i: number) {
-      const result = await execute(url, minted[i] as string, body);
-      if (result["stdout"] !== "2\n") throw new Error(`one-shot answered ${JSON.stringify(result)}`);
-    },
-  };
-}
-
-const spawnPython: Subject = {
-  name: "spawn python3 -c",
-  async once() {
-    const proc = Bun.spawn({ cmd: [PYTHON, "-c", "print(1+1)"], stdout: "pipe", stderr: "inherit" });
-    const out = await new Response(proc.stdout).text();
-    await proc.exited;
-    if (out !== "2\n") throw new Error(`python3 -c answered ${JSON.stringify(out)}`);
-  },
-};
-
-function childrenRssKiB(parent: number): number {
-  let total = 0;
-  for (const line of readFileSync(`/proc/${parent}/task/${parent}/children`, "utf8").trim().split(" ")) {
-    if (line !== "") total += rssKiB(Number(line));
+function printOneShot(rows: readonly OneShotRow[]) {
+  console.log("\n| one-shot print(1+1) | p50 ms | p99 ms | CPU ms per run |\n|---|---:|---:|---:|");
+  for (const r of rows) {
+    console.log(`| ${r.name} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.cpuMs.toFixed(2)} |`);
   }
-  return total;
 }
 
 function printTable(rows: readonly Row[]) {
@@ -194,7 +169,13 @@ function printTable(rows: readonly Row[]) {
   for (const r of rows) console.log(`| ${r.name} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} |`);
 }
 
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
+
 async function main() {
+  console.log(`load average at start: ${load()}`);
   const dir = mkdtempSync(join(tmpdir(), "korokd-bench-"));
   try {
     const exe = await buildExecutable(dir, false);
@@ -219,31 +200,27 @@ async function main() {
       ];
       const [raw, py, js] = (await interleave(contexts, CONTEXT_RUNS, CONTEXT_WARMUP, 0)) as [Row, Row, Row];
       pipe.stop();
-      const shots = [
-        spawnPython,
-        await oneShot(korokd.url, keys.key, "korokd one-shot python (pre-started)"),
-        await oneShot(korokd.url, keys.key, "korokd one-shot python (cold: request env)", { BENCH: "1" }),
-      ];
-      const [spawned, warm, cold] = (await interleave(
-        shots,
-        ONE_SHOT_RUNS,
-        ONE_SHOT_WARMUP,
-        ONE_SHOT_GAP_MS,
-      )) as [Row, Row, Row];
+      const shots = await measureOneShot(exe, keys, dir);
+      const { forked, prestarted: warm, cold, spawned } = shots;
 
-      printTable([raw, py, js, spawned, warm, cold]);
+      printTable([raw, py, js]);
+      printOneShot([forked, warm, cold, spawned]);
       console.log(
         `\ncontext python vs raw pipe: ${(py.p50 / raw.p50).toFixed(2)}x at p50 (+${(py.p50 - raw.p50).toFixed(3)} ms)`,
       );
       console.log(
-        `one-shot (pre-started) vs spawn python3 -c: ${(warm.p50 / spawned.p50).toFixed(2)}x at p50`,
+        `one-shot forked vs pre-started: ${(forked.p50 / warm.p50).toFixed(2)}x latency at p50, ` +
+          `${(forked.cpuMs / warm.cpuMs).toFixed(2)}x CPU per run; pre-started vs spawn python3 -c: ` +
+          `${(warm.p50 / spawned.p50).toFixed(2)}x at p50`,
       );
       const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
       console.log(
         `idle RSS of the compiled executable: ${mib(idleKiB)}; built with --splitting: ${mib(idleSplitKiB)}`,
       );
       console.log(
-        `pre-started interpreters (python, bun, bash, sh) take ${mib(warmKiB)} in their own processes`,
+        `pre-started interpreters (python zygote, bun, bash, sh) take ${mib(warmKiB)} in their own processes; ` +
+          `idle children with the fork server ${mib(shots.idleChildrenKiB.forkServer)}, ` +
+          `with four pre-started interpreters ${mib(shots.idleChildrenKiB.prestarted)}`,
       );
 
       for (const [name, value, unit] of reportFirstRequests(await measureFirstRequests(exe, keys, dir))) {
@@ -256,6 +233,16 @@ async function main() {
       metric("raw_pipe_python_rtt_p99", raw.p99, "ms");
       metric("context_vs_raw_pipe_p50_ratio", py.p50 / raw.p50, "x");
       metric("context_javascript_rtt_p50", js.p50, "ms");
+      metric("one_shot_python_fork_p50", forked.p50, "ms");
+      metric("one_shot_python_fork_p99", forked.p99, "ms");
+      metric("one_shot_python_fork_cpu_per_run", forked.cpuMs, "ms");
+      metric("one_shot_python_prestarted_cpu_per_run", warm.cpuMs, "ms");
+      metric("one_shot_python_cold_cpu_per_run", cold.cpuMs, "ms");
+      metric("spawn_python3_c_cpu_per_run", spawned.cpuMs, "ms");
+      metric("one_shot_fork_vs_prestarted_p50_ratio", forked.p50 / warm.p50, "x");
+      metric("one_shot_fork_vs_prestarted_cpu_ratio", forked.cpuMs / warm.cpuMs, "x");
+      metric("idle_children_rss_fork_server", shots.idleChildrenKiB.forkServer / 1024, "MiB");
+      metric("idle_children_rss_prestarted", shots.idleChildrenKiB.prestarted / 1024, "MiB");
       metric("one_shot_python_prestarted_p50", warm.p50, "ms");
       metric("one_shot_python_prestarted_p99", warm.p99, "ms");
       metric("one_shot_python_cold_p50", cold.p50, "ms");
@@ -272,6 +259,7 @@ async function main() {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+  console.log(`load average at end: ${load()}`);
   for (const m of metrics) console.log(JSON.stringify({ bench: "korokd", ...m }));
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { silentLogger } from "../../log/logger";
 import { isRunning, removeTempDirs, tempDir, waitUntil } from "../korokd-test-kit";
@@ -60,7 +60,12 @@ async function fresh(code: string, requestEnv?: Env): Promise<RunResult> {
   return await drive(interpreterRun(interpreter, code, "python", dirs));
 }
 
-const observed = (r: RunResult) => ({ exit_code: r.exit_code, stdout: r.stdout, stderr: r.stderr });
+/** What a program shows; object addresses (`<function f at 0x7f…>`) differ between any two processes. */
+const observed = (r: RunResult) => ({
+  exit_code: r.exit_code,
+  stdout: r.stdout.replace(/0x[0-9a-f]+/g, "0x…"),
+  stderr: r.stderr.replace(/0x[0-9a-f]+/g, "0x…"),
+});
 
 describe("a forked run behaves as a fresh python3 -", () => {
   test.each([
@@ -69,6 +74,15 @@ describe("a forked run behaves as a fresh python3 -", () => {
     ["syntax error", "x = ("],
     ["sys.exit(3)", "import sys\nprint('before')\nsys.exit(3)"],
     ["sys.exit with a message", "import sys\nsys.exit('bye')"],
+    ["sys.exit(None), sys.exit(257)", "import sys\nsys.exit(257 if sys.argv else None)"],
+    [
+      "__del__ of the program's objects at exit",
+      "class A:\n    def __del__(self):\n        print('finalized')\n\na = A()",
+    ],
+    [
+      "exceptions in atexit handlers are shown and the exit status stays",
+      "import atexit\natexit.register(lambda: 1 / 0)\nprint('main')",
+    ],
     ["death by signal: 128 + n", "import os, signal\nos.kill(os.getpid(), signal.SIGTERM)"],
     ["KeyboardInterrupt", "raise KeyboardInterrupt"],
     ["unflushed output at exit", "import sys\nsys.stdout.write('no newline')\nsys.stderr.write('err')"],
@@ -96,6 +110,12 @@ describe("a forked run behaves as a fresh python3 -", () => {
     expect(observed(await forked(code))).toEqual({ exit_code: 0, stdout: "mine\n", stderr: "" });
     expect(observed(await fresh(code))).toEqual(observed(await forked(code)));
     rmSync(join(workspace, "ctypes.py"));
+  });
+
+  test("a file the program left open is flushed at exit", async () => {
+    const code = "f = open('unclosed.txt', 'w')\nf.write('data')";
+    expect((await forked(code)).exit_code).toBe(0);
+    expect(readFileSync(join(workspace, "unclosed.txt"), "utf8")).toBe("data");
   });
 
   test("the request's env reaches the run and does not leak into the next one", async () => {
