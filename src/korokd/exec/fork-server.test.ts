@@ -99,6 +99,10 @@ describe("a forked run behaves as a fresh python3 -", () => {
     ["open descriptors", "import os\nprint(sorted(os.listdir('/proc/self/fd')))"],
     ["its own session and group", "import os\nprint(os.getsid(0) == os.getpid() == os.getpgid(0))"],
     ["signal handlers", "import signal\nprint([signal.getsignal(s) for s in (2, 13, 15, 17)])"],
+    [
+      "ctypes, which the zygote uses in part",
+      "import ctypes\nprint(ctypes.sizeof(ctypes.c_long), ctypes.CDLL(None).getpid() > 0)",
+    ],
     ["a coding cookie and non-ASCII source", "# -*- coding: utf-8 -*-\nprint(len('\u00e9\u4e2d'), '\u00e9')"],
   ])("%s", async (_name, code) => {
     expect(observed(await forked(code))).toEqual(observed(await fresh(code)));
@@ -191,7 +195,7 @@ describe("the zygote is out of a run's reach", () => {
   });
 
   test("files a run leaves in the workspace named like the zygote's own modules do not reach a new zygote", async () => {
-    for (const name of ["ctypes", "select", "_socket", "_signal"]) {
+    for (const name of ["_ctypes", "select", "_socket", "_signal", "atexit", "gc"]) {
       writeFileSync(join(workspace, `${name}.py`), "raise SystemExit('shadowed')\n");
     }
     try {
@@ -204,7 +208,8 @@ describe("the zygote is out of a run's reach", () => {
       );
       expect(observed(await forked("print('fine')"))).toEqual({ exit_code: 0, stdout: "fine\n", stderr: "" });
     } finally {
-      for (const name of ["ctypes", "select", "_socket", "_signal"]) rmSync(join(workspace, `${name}.py`));
+      for (const name of ["_ctypes", "select", "_socket", "_signal", "atexit", "gc"])
+        rmSync(join(workspace, `${name}.py`));
     }
   });
 
