@@ -100,6 +100,18 @@ describe("a forked run behaves as a fresh python3 -", () => {
     ["its own session and group", "import os\nprint(os.getsid(0) == os.getpid() == os.getpgid(0))"],
     ["signal handlers", "import signal\nprint([signal.getsignal(s) for s in (2, 13, 15, 17)])"],
     [
+      "a subprocess writing to the inherited stdout",
+      "import subprocess\nprint('a', flush=True)\nsubprocess.run(['echo', 'b'])\nprint('c')",
+    ],
+    [
+      "multiprocessing (forks of the run, atexit clean-up)",
+      "from multiprocessing import Pool\nif __name__ == '__main__':\n    with Pool(2) as pool:\n        print(pool.map(abs, [-1, -2, -3]))",
+    ],
+    [
+      "asyncio",
+      "import asyncio\nasync def main():\n    await asyncio.sleep(0.01)\n    return 7\nprint(asyncio.run(main()))",
+    ],
+    [
       "ctypes, which the zygote uses in part",
       "import ctypes\nprint(ctypes.sizeof(ctypes.c_long), ctypes.CDLL(None).getpid() > 0)",
     ],
