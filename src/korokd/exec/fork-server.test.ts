@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { silentLogger } from "../../log/logger";
-import { isRunning, removeTempDirs, tempDir, waitUntil } from "../korokd-test-kit";
+import { isRunning, removeTempDirs, startTestKorokd, tempDir, waitUntil } from "../korokd-test-kit";
 import { createForkServer, type ForkServer } from "./fork-server";
 import { spawnInterpreter } from "./interpreter";
 import { launchSpec } from "./languages";
@@ -246,5 +246,27 @@ describe("the zygote is out of a run's reach", () => {
     expect(await server.ready(10_000)).toBe(true);
     expect(server.zygotePid).not.toBe(zygote);
     expect((await forked("print('back')")).stdout).toBe("back\n");
+  });
+});
+
+describe("korokd's one-shot python path", () => {
+  const parentOfRun = async (flags: Record<string, string>) => {
+    const korokd = await startTestKorokd(flags);
+    try {
+      const res = await korokd.call("/api/execute", {
+        language: "python",
+        code: "import os\nprint(os.getppid())",
+      });
+      const body = (await res.json()) as { exit_code: number; stdout: string };
+      expect(body.exit_code).toBe(0);
+      return Number(body.stdout.trim());
+    } finally {
+      await korokd.stop();
+    }
+  };
+
+  test("runs are forked from the zygote by default, and spawned by korokd with --fork-server=false", async () => {
+    expect(await parentOfRun({})).not.toBe(globalThis.process.pid);
+    expect(await parentOfRun({ "fork-server": "false" })).toBe(globalThis.process.pid);
   });
 });
