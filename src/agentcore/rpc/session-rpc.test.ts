@@ -112,9 +112,11 @@ describe("session RPCs", () => {
 
     const got = await viaLeader.getSession({ principal: "olivia", id });
     expect(got.session?.podIp).toBe(session?.podIp ?? "");
-    const fromFollower = await eventually("the follower to see the session", async () => {
+    // The follower learns of the session and of its sandbox from its own watches, each in its own time.
+    const fromFollower = await eventually("the follower to see the session Ready", async () => {
       try {
-        return (await viaFollower.getSession({ principal: "olivia", id })).session;
+        const seen = (await viaFollower.getSession({ principal: "olivia", id })).session;
+        return seen?.phase === "Ready" ? seen : undefined;
       } catch {
         return undefined;
       }
@@ -228,6 +230,7 @@ describe("session RPCs", () => {
       expect(failed.rawMessage).toContain("ErrImageNeverPull");
       expect(exhausted.code).toBe(Code.ResourceExhausted);
       expect(exhausted.rawMessage).toContain("PoolExhausted");
+      let lastLeft = "";
       await eventually(
         "nothing left of either",
         async () => {
@@ -239,10 +242,13 @@ describe("session RPCs", () => {
             "-o",
             "name",
           ]);
+          lastLeft = left.trim();
           return left.trim() === "" ? true : undefined;
         },
         30_000,
-      );
+      ).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}; still there: ${lastLeft.replaceAll("\n", " ")}`);
+      });
     } finally {
       await patient.stop(2_000);
     }
