@@ -194,14 +194,17 @@ describe("SandboxPool controller with a stale cache", () => {
       // The sandbox informer listed (empty) at start; from now on its watches fail, so it never sees what
       // the pool creates, while the pool itself is reconciled every 200 ms.
       proxy.fail({ status: 500, count: 3, match: (r) => r.watch && r.path.endsWith("/sandboxes") });
-      proxy.dropWatches();
       // Create the pool only once the sandbox informer's re-watch has really failed: otherwise a fast
-      // machine can converge the pool before the fault is ever exercised.
+      // machine can converge the pool before the fault is ever exercised. Drop again until then: a watch
+      // whose upstream answer was still on its way at the first drop (a loaded machine) opens after it.
       await eventually(
         "sandbox watch failing",
-        async () =>
-          proxy.requests.some((r) => r.watch && r.path.endsWith("/sandboxes") && r.status === 500) ||
-          undefined,
+        async () => {
+          if (proxy.requests.some((r) => r.watch && r.path.endsWith("/sandboxes") && r.status === 500))
+            return true;
+          proxy.dropWatches();
+          return undefined;
+        },
         30_000,
       );
       await pools.create(pool(staleNs, "steady", 5) as unknown as SandboxPool, { namespace: staleNs });
