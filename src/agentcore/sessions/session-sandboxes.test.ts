@@ -109,6 +109,16 @@ async function eventually<T>(probe: () => T | undefined, ms = 10_000): Promise<T
   return undefined;
 }
 
+/** The session as the cache shows it once Ready (a watch may take a moment), at most 15 s. */
+const readyIn = (session: string) =>
+  cache.waitFor(
+    CI,
+    ns,
+    session,
+    (obj) => (obj && readiness(obj).state === "ready" ? obj : undefined),
+    AbortSignal.timeout(15_000),
+  );
+
 const statusOnServer = async (name: string) =>
   (await kubectl(["-n", ns, "get", "codeinterpreter", name, "-o", "jsonpath={.status.phase}"])).trim();
 
@@ -131,13 +141,7 @@ describe("session sandboxes", () => {
   test("a session reads Ready with its pod address once its own claim holds a Ready sandbox, before its status says so", async () => {
     const session = await sessionFor(ns, "amy", {});
     const claimUid = await claimFor(session, await uidOf("codeinterpreter", session));
-    const waiting = cache.waitFor(
-      CI,
-      ns,
-      session,
-      (obj) => (obj && readiness(obj).state === "ready" ? obj : undefined),
-      AbortSignal.timeout(15_000),
-    );
+    const waiting = readyIn(session);
     await readySandbox("sbx-own", "127.0.9.1", { name: session, uid: claimUid });
     const obj = await waiting;
     expect(obj.status).toMatchObject({
@@ -166,13 +170,7 @@ describe("session sandboxes", () => {
     const control = await sessionFor(ns, "bob", {});
     const controlUid = await claimFor(control, await uidOf("codeinterpreter", control));
     await readySandbox("sbx-control", "127.0.9.4", { name: control, uid: controlUid });
-    await cache.waitFor(
-      CI,
-      ns,
-      control,
-      (obj) => (obj && readiness(obj).state === "ready" ? true : undefined),
-      AbortSignal.timeout(15_000),
-    );
+    await readyIn(control);
     for (const name of [foreign, stale]) {
       const obj = cache.get(CI, ns, name);
       expect(obj).toBeDefined();
@@ -267,13 +265,7 @@ describe("session sandboxes", () => {
       } as Sandbox,
       { namespace: ns },
     );
-    const waiting = cache.waitFor(
-      CI,
-      ns,
-      session,
-      (obj) => (obj && readiness(obj).state === "ready" ? obj : undefined),
-      AbortSignal.timeout(15_000),
-    );
+    const waiting = readyIn(session);
     await readySandbox("sbx-pre", "127.0.9.10", undefined, preAdoptedMeta(session, uid));
     const obj = await waiting;
     expect(obj.status).toMatchObject({ phase: "Ready", podIP: "127.0.9.10", sandboxName: "sbx-pre" });
