@@ -13,6 +13,15 @@ import { type RealNode, realNodeDown, realNodeUp } from "./real-node";
 import { installPlatform } from "./real-node-platform";
 
 const name = `rnp-${process.pid}`;
+
+/** Prints the run's uid, its pod's hostname and its parent's command name on its first line. */
+const PROBE =
+  'import os, socket; print(os.getuid(), socket.gethostname(), open(f"/proc/{os.getppid()}/comm").read().strip())';
+
+function probed(stdout: unknown): Record<"uid" | "host" | "parent", string | undefined> {
+  const [uid, host, parent] = String(stdout).split("\n")[0]?.split(" ") ?? [];
+  return { uid, host, parent };
+}
 let cluster: ClusterInfo;
 let node: RealNode;
 let kubectl: ReturnType<typeof kubectlFor>;
@@ -72,11 +81,13 @@ describe("agentland on the real node", () => {
   });
 
   test("a code run through the gateway executes in a real sandbox container as the non-root user", async () => {
-    const { body, session } = await run("import os, socket; print(os.getuid(), socket.gethostname())");
+    const { body, session } = await run(PROBE);
     expect(body["exit_code"]).toBe(0);
-    const [uid, host] = String(body["stdout"]).trim().split(" ");
+    const { uid, host, parent } = probed(body["stdout"]);
     expect(uid).toBe("65532");
     expect(host).toStartWith("code-interpreter-");
+    // Forked by korokd's python zygote, as in local pods: the fork server works inside a real container.
+    expect(parent).toStartWith("python");
     expect(session).not.toBe("");
   });
 
@@ -108,9 +119,11 @@ describe("agentland on the real node", () => {
         throw new Error("the pool's warm sandboxes did not all move to gVisor in 240 s");
       await Bun.sleep(1_000);
     }
-    const { body, session } = await run("print(open('/proc/version').read())");
+    const { body, session } = await run(`${PROBE}\nprint(open('/proc/version').read())`);
     expect(body["exit_code"]).toBe(0);
     expect(String(body["stdout"])).toContain("gvisor");
+    // The zygote forks under gVisor too (its descriptor passing and prctl are gVisor's own).
+    expect(probed(body["stdout"]).parent).toStartWith("python");
     expect(session).not.toBe("");
   }, 300_000);
 });
