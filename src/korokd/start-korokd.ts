@@ -1,7 +1,7 @@
 /**
  * Starts korokd: loads the gateway's keys, checks the interpreters, boots the python fork server and
- * pre-starts one interpreter per other runtime, and serves the API. Stopping drains requests, kills what still runs within the deadline and
- * removes korokd's scratch directory.
+ * pre-starts one interpreter per other runtime, and serves the API. Stopping drains requests, kills what
+ * still runs within the deadline and removes korokd's scratch directory.
  */
 import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
