@@ -140,21 +140,15 @@ stage(
   (s) => s.sessionCreated,
 );
 stage(
-  "stage_claim_created",
-  "session object → SandboxClaim created (controller)",
-  (s) => s.claimCreated - s.sessionCreated,
+  "stage_sandbox_taken",
+  "session object → warm sandbox taken (the controller's conditional write)",
+  (s) => s.sandboxTaken - s.sessionCreated,
 );
-// The session's status shows the adopted sandbox before the claim's own status says Bound, so the
-// step after the claim's creation is measured to the session's Ready.
+// The create is answered from that write; the claim and the session's status follow off the path.
 stage(
-  "stage_claim_to_ready",
-  "claim created → CodeInterpreter Ready (adoption write, session status)",
-  (s) => s.sessionReady - s.claimCreated,
-);
-stage(
-  "stage_ready_to_result",
-  "Ready → first result (RPC answer, token, proxy, korokd run)",
-  (s) => s.total - s.sessionReady,
+  "stage_taken_to_result",
+  "sandbox taken → first result (RPC answer, token, proxy, korokd run)",
+  (s) => s.total - s.sandboxTaken,
 );
 
 // 2. Runs in an existing session.

@@ -216,22 +216,16 @@ function stepsReport(
   const got = (f: (x: (typeof steps)[number]) => number | undefined) =>
     steps.flatMap((x) => (f(x) === undefined ? [] : [f(x) as number]));
   const created = got((x) => (x.sessionCreated === undefined ? undefined : x.sessionCreated - t0));
-  const claimed = got((x) =>
-    x.claimCreated === undefined || x.sessionCreated === undefined
-      ? undefined
-      : x.claimCreated - x.sessionCreated,
-  );
-  const bound = got((x) =>
-    x.claimBound === undefined || x.claimCreated === undefined ? undefined : x.claimBound - x.claimCreated,
-  );
-  const ready = got((x) =>
-    x.sessionReady === undefined || x.claimCreated === undefined
-      ? undefined
-      : x.sessionReady - x.claimCreated,
-  );
+  const since = (x: (typeof steps)[number], at: number | undefined) =>
+    at === undefined || x.sessionCreated === undefined ? undefined : at - x.sessionCreated;
+  const taken = got((x) => since(x, x.sandboxTaken));
+  const claimed = got((x) => since(x, x.claimCreated));
+  const bound = got((x) => since(x, x.claimBound));
+  const ready = got((x) => since(x, x.sessionReady));
+  // The answer is due once the sandbox is taken (the create answers from that write).
   const answered = sessions.flatMap(([name, x]) => {
     const at = answeredAt.get(name);
-    return at === undefined || x.sessionReady === undefined ? [] : [at - x.sessionReady];
+    return at === undefined || x.sandboxTaken === undefined ? [] : [at - x.sandboxTaken];
   });
   report.series(
     "burst_step_session_created",
@@ -239,23 +233,28 @@ function stepsReport(
     created,
   );
   report.series(
+    "burst_step_sandbox_taken",
+    `  burst: CodeInterpreter → warm sandbox taken (${taken.length})`,
+    taken,
+  );
+  report.series(
     "burst_step_claim_created",
-    `  burst: CodeInterpreter → SandboxClaim created (${claimed.length})`,
+    `  burst: CodeInterpreter → SandboxClaim created, off the answer's path (${claimed.length})`,
     claimed,
   );
   report.series(
     "burst_step_claim_bound",
-    `  burst: claim created → claim status Bound (${bound.length})`,
+    `  burst: CodeInterpreter → claim status Bound, off the path (${bound.length})`,
     bound,
   );
   report.series(
     "burst_step_session_ready",
-    `  burst: claim created → CodeInterpreter Ready (${ready.length})`,
+    `  burst: CodeInterpreter → its status Ready, off the path (${ready.length})`,
     ready,
   );
   report.series(
-    "burst_step_ready_to_answer",
-    `  burst: CodeInterpreter Ready → answer (RPC answer, token, proxy, first run) (${answered.length})`,
+    "burst_step_taken_to_answer",
+    `  burst: sandbox taken → answer (RPC answer, token, proxy, first run) (${answered.length})`,
     answered,
   );
 }

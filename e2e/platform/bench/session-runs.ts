@@ -30,24 +30,24 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}`, "content-
 
 export interface NewSessionSample {
   readonly totalMs: number;
-  /** Gateway path: the timeline's steps, relative to the request's start. */
-  readonly steps?: Required<SessionSteps>;
+  /** Gateway path: the steps on the critical path, relative to the request's start. */
+  readonly steps?: CriticalSteps;
   /** Direct path: the RPC alone and korokd's first run alone. */
   readonly rpcMs?: number;
   readonly korokdMs?: number;
 }
 
+/** The two writes a new session waits for: its CodeInterpreter, then the warm sandbox taken for it. */
+export interface CriticalSteps {
+  readonly sessionCreated: number;
+  readonly sandboxTaken: number;
+}
+
 /** Steps relative to `t0`; undefined when a step was never seen. */
-function relative(steps: SessionSteps, t0: number): Required<SessionSteps> | undefined {
-  const { sessionCreated, claimCreated, claimBound, sessionReady } = steps;
-  if (sessionCreated === undefined || claimCreated === undefined) return undefined;
-  if (claimBound === undefined || sessionReady === undefined) return undefined;
-  return {
-    sessionCreated: sessionCreated - t0,
-    claimCreated: claimCreated - t0,
-    claimBound: claimBound - t0,
-    sessionReady: sessionReady - t0,
-  };
+function relative(steps: SessionSteps, t0: number): CriticalSteps | undefined {
+  const { sessionCreated, sandboxTaken } = steps;
+  if (sessionCreated === undefined || sandboxTaken === undefined) return undefined;
+  return { sessionCreated: sessionCreated - t0, sandboxTaken: sandboxTaken - t0 };
 }
 
 /** One new session through the gateway, from a full warm pool, deleted again afterwards. */
@@ -132,5 +132,15 @@ export async function openSession(where: Where, gw: Gateway) {
   });
   const session = created.headers.get("x-agentland-session") ?? "";
   const { id } = (await created.json()) as { id: string };
-  return { target: await sessionPod(where.kube, where.namespace, session), contextId: id };
+  // The answer may come before the session's status names the pod (the create is answered from the
+  // sandbox taken for it; the status write follows).
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    const pod = await sessionPod(where.kube, where.namespace, session).catch((err: unknown) => {
+      if (performance.now() > deadline) throw err;
+      return undefined;
+    });
+    if (pod) return { target: pod, contextId: id };
+    await Bun.sleep(20);
+  }
 }
