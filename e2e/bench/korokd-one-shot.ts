@@ -20,7 +20,8 @@ import {
   type TestKeys,
 } from "../../src/korokd/korokd-test-kit";
 
-const PYTHON = "/usr/bin/python3";
+/** The system python (not a version-manager shim on PATH), for korokd and the baselines alike. */
+export const PYTHON = "/usr/bin/python3";
 const RUNS = 100;
 const WARMUP = 5;
 /** Pause between runs, as between an agent's calls; lets a pre-started interpreter finish booting. */

@@ -24,9 +24,8 @@ import {
   type TestKeys,
 } from "../../src/korokd/korokd-test-kit";
 import { measureFirstRequests, reportFirstRequests } from "./korokd-first-request";
-import { childrenRssKiB, measureOneShot, type OneShotRow } from "./korokd-one-shot";
+import { childrenRssKiB, measureOneShot, type OneShotRow, PYTHON } from "./korokd-one-shot";
 
-const PYTHON = "/usr/bin/python3";
 const CONTEXT_RUNS = 1000;
 const CONTEXT_WARMUP = 300;
 interface Row {
