@@ -24,7 +24,7 @@ import { CODE_INTERPRETER } from "../../api/code-interpreter";
 import { LABELS, MANAGED_BY } from "../../api/reserved-keys";
 import { SANDBOX, type Sandbox, sandboxKind } from "../../api/sandbox";
 import { SANDBOX_CLAIM, type SandboxClaim, sandboxClaimKind } from "../../api/sandbox-claim";
-import { isAlreadyExists, isConflict, isNotFound } from "../../kube/kube-error";
+import { isAlreadyExists, isNotFound } from "../../kube/kube-error";
 import { computeClaimStatus, type Unbound } from "../render/claim-status";
 import { rfc3339 } from "../render/conditions";
 import { type ClaimSource, claimSource, provenance, rank, requiredWaiting } from "./claim-source";
@@ -39,7 +39,15 @@ import { INDEX } from "./object-cache";
 import { controllerOf, controllerRef } from "./owner-refs";
 import { parseCached, parsedOrUndefined } from "./parse-cached";
 import { patchStatusIfChanged } from "./status-patch";
-import { claimedBy, isPreAdoptedBy, preAdoptedFor, takeSandbox, warmCandidates } from "./warm-adoption";
+import {
+  claimedBy,
+  deleteSandboxes,
+  isPreAdoptedBy,
+  latestSandbox,
+  preAdoptedFor,
+  takeSandbox,
+  warmCandidates,
+} from "./warm-adoption";
 
 /** How soon a claim looks again while its session's pre-adoption is decided or its sandbox went away. */
 const PRE_ADOPTION_WAIT_MS = 1_000;
@@ -54,8 +62,6 @@ function sessionUid(claim: SandboxClaim): string {
 
 export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler {
   const sandboxKey = (ns: string, name: string) => memoKey(SANDBOX.kind, ns, name);
-  const latestSandbox = (ns: string, name: string) =>
-    ctx.memo.latest(sandboxKey(ns, name), ctx.caches.sandboxes.get(ns, name));
 
   /**
    * Every live sandbox this claim holds (normally one): those whose claimRef names it, and those its
@@ -72,7 +78,7 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
     if (remembered) names.add(remembered);
     const out: Sandbox[] = [];
     for (const name of names) {
-      const sbx = parsedOrUndefined(sandboxKind, latestSandbox(ns, name));
+      const sbx = parsedOrUndefined(sandboxKind, latestSandbox(ctx, ns, name));
       if (sbx && sbx.spec.claimRef?.uid === uid && !sbx.metadata.deletionTimestamp) out.push(sbx);
     }
     for (const raw of preAdoptedFor(ctx, ns, sessionUid(claim))) {
@@ -274,21 +280,12 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
   }
 
   async function deleteExtra(extra: readonly Sandbox[], signal: AbortSignal): Promise<void> {
-    for (const sbx of extra) {
-      const { namespace = "", name = "", uid } = sbx.metadata;
-      ctx.log.warn("releasing a second sandbox held by one claim", { namespace, sandbox: name });
-      try {
-        await ctx.api.sandboxes.delete(name, {
-          namespace,
-          propagationPolicy: "Background",
-          preconditions: uid ? { uid } : {},
-          signal,
-        });
-        ctx.memo.remember(sandboxKey(namespace, name), sbx, undefined);
-      } catch (err) {
-        if (!isNotFound(err) && !isConflict(err)) throw err;
-      }
-    }
+    for (const { metadata } of extra)
+      ctx.log.warn("releasing a second sandbox held by one claim", {
+        namespace: metadata.namespace,
+        sandbox: metadata.name,
+      });
+    await deleteSandboxes(ctx, extra, signal);
   }
 
   return { reconcile };

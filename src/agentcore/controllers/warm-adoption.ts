@@ -52,7 +52,8 @@ export interface SessionRef {
 
 const sandboxKey = (ns: string, name: string) => memoKey(SANDBOX.kind, ns, name);
 
-function latestSandbox(ctx: ControllerContext, ns: string, name: string): Sandbox | undefined {
+/** The freshest known version of a sandbox: this process's own last write, or the cache's. */
+export function latestSandbox(ctx: ControllerContext, ns: string, name: string): Sandbox | undefined {
   return ctx.memo.latest(sandboxKey(ns, name), ctx.caches.sandboxes.get(ns, name));
 }
 
@@ -205,16 +206,28 @@ export async function releasePreAdopted(
   sessionUid: string,
   signal: AbortSignal,
 ): Promise<void> {
-  for (const sbx of preAdoptedFor(ctx, ns, sessionUid)) {
-    const { name = "", uid } = sbx.metadata;
+  await deleteSandboxes(ctx, preAdoptedFor(ctx, ns, sessionUid), signal);
+}
+
+/**
+ * Deletes exactly these sandboxes (uid precondition: never a newer one of the same name) and forgets them
+ * in the write memo. One already gone or replaced is no error.
+ */
+export async function deleteSandboxes(
+  ctx: ControllerContext,
+  doomed: readonly Sandbox[],
+  signal: AbortSignal,
+): Promise<void> {
+  for (const sbx of doomed) {
+    const { namespace = "", name = "", uid } = sbx.metadata;
     try {
       await ctx.api.sandboxes.delete(name, {
-        namespace: ns,
+        namespace,
         propagationPolicy: "Background",
         preconditions: uid ? { uid } : {},
         signal,
       });
-      ctx.memo.remember(sandboxKey(ns, name), sbx, undefined);
+      ctx.memo.remember(sandboxKey(namespace, name), sbx, undefined);
     } catch (err) {
       if (!isNotFound(err) && !isConflict(err)) throw err;
     }
