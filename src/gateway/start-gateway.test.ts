@@ -125,6 +125,25 @@ describe("gateway process", () => {
     await running;
   }, 40_000);
 
+  test("with AgentCore unreachable /readyz fails, and the pod's probe (/readyz?exclude=agentcore) still passes", async () => {
+    const cut = await stack.startGateway(["--agentcore-url=http://127.0.0.1:9"]);
+    const all = await fetch(`${cut.url}/readyz`);
+    expect(all.status).toBe(503);
+    expect(await all.json()).toEqual({
+      status: "not_ready",
+      checks: { agentcore: false, signing_key: true },
+    });
+    const own = await fetch(`${cut.url}/readyz?exclude=agentcore`);
+    expect(own.status).toBe(200);
+    const run = await fetch(`${cut.url}/api/code-runner/run`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${stack.apiKeys["alice"]}`, "content-type": "application/json" },
+      body: JSON.stringify({ language: "python", code: "print(1)" }),
+    });
+    expect(run.status).toBe(503);
+    await cut.child.stop();
+  });
+
   test("--auth=none is explicit: anyone is the principal 'anonymous' and /readyz says so", async () => {
     const open = await stack.startGateway(["--auth=none"]);
     const ready = (await (await fetch(`${open.url}/readyz`)).json()) as {

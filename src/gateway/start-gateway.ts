@@ -90,7 +90,7 @@ export async function startGateway(
     log,
   });
   const readiness: Readiness = {
-    check: async (signal) => ({ agentcore: await agentcore.probe(signal), signing_key: keys.ready() }),
+    checks: { agentcore: (signal) => agentcore.probe(signal), signing_key: () => keys.ready() },
     warnings: auth.kind === "none" ? [AUTH_NONE_WARNING] : [],
   };
   const appDeps: AppDeps = {

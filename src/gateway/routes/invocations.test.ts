@@ -379,6 +379,14 @@ describe("agent invocations", () => {
     const ready = await fetch(`${stack.gateway.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: "ready", checks: { agentcore: true, signing_key: true } });
+    const own = await fetch(`${stack.gateway.url}/readyz?exclude=agentcore`);
+    expect(await own.json()).toEqual({ status: "ready", checks: { signing_key: true } });
+    const typo = await fetch(`${stack.gateway.url}/readyz?exclude=agentcor`);
+    expect(typo.status).toBe(400);
+    expect(((await typo.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: "invalid_request",
+      message: "no readiness check named agentcor (known: agentcore, signing_key)",
+    });
     const metrics = await (await fetch(`${stack.gateway.url}/metrics`)).text();
     expect(metrics).toContain(
       `agentland_gateway_requests_total{route="${PREFIX}/*",method="POST",status="200"}`,
