@@ -116,7 +116,6 @@ function beginWarmUp(
   const zygote = exec.forkServer?.ready(ZYGOTE_BOOT_TIMEOUT_MS) ?? Promise.resolve(true);
   return zygote.then(() =>
     warmUp({
-      jwks: auth.jwks,
       appWith: (verifier) => createApp({ ...appOptions, verifier }),
       url: parts.url,
       languages: exec.warmable,

@@ -1,7 +1,7 @@
 /**
  * Sends requests through every path a real one takes before korokd reports ready, so a pool pod's
  * first claim is served as fast as its later ones. Unwarmed, that first request paid for Bun's first
- * HTTP request and body parse, jose's first EdDSA import and verification, the first hand-over to a
+ * HTTP request and body parse, the first Ed25519 verification and claim checks, the first hand-over to a
  * pre-started interpreter and the first output pumps: tens of milliseconds on the path every new
  * session waits for.
  *
@@ -13,17 +13,16 @@
  * `pass` through the real executor, so the interpreter it used is replaced by a fresh pre-started one,
  * as after any run; the program goes over stdin and leaves no file, and no context is created.
  */
+
+import { createPublicKey } from "node:crypto";
 import type { Hono } from "hono";
-import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT } from "jose";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import type { Logger } from "../log/logger";
-import type { JwksSource } from "./auth/jwks-file";
 import { createReplayCache } from "./auth/replay-cache";
 import { createTokenVerifier, type TokenVerifier } from "./auth/token-verifier";
 import type { Clock } from "./clock";
 
 export interface WarmUpOptions {
-  /** The real key set: its keys are imported now instead of on the first request. */
-  readonly jwks: JwksSource;
   /** Builds korokd's app around another verifier; everything else is the real one. */
   readonly appWith: (verifier: TokenVerifier) => Hono;
   /**
@@ -56,7 +55,6 @@ const NO_OP: Readonly<Record<string, string>> = { python: "pass", bash: ":", sh:
 export async function warmUp(options: WarmUpOptions): Promise<boolean> {
   const started = performance.now();
   try {
-    await options.jwks.preload();
     const signer = await throwawaySigner(options);
     const server = Bun.serve({
       hostname: "127.0.0.1",
@@ -94,11 +92,9 @@ interface Signer {
 /** A fresh Ed25519 key, trusted by a verifier of its own only, and a way to sign tokens for it. */
 async function throwawaySigner(options: WarmUpOptions): Promise<Signer> {
   const { publicKey, privateKey } = await generateKeyPair("EdDSA", { crv: "Ed25519" });
-  const keySet = createLocalJWKSet({
-    keys: [{ ...(await exportJWK(publicKey)), kid: WARM_KID, alg: "EdDSA" }],
-  });
+  const keys = new Map([[WARM_KID, createPublicKey({ key: await exportJWK(publicKey), format: "jwk" })]]);
   const verifier = createTokenVerifier({
-    jwks: { current: () => keySet },
+    jwks: { current: () => keys },
     replay: createReplayCache({ clock: options.clock, capacity: 16 }),
     clock: options.clock,
     issuer: options.issuer,

@@ -84,7 +84,7 @@ describe("JWKS from a ConfigMap mount", () => {
     }
   });
 
-  test("an unreadable update keeps the previous keys; private keys and non-Ed25519 keys are never loaded", async () => {
+  test("an unreadable update keeps the previous keys; private keys, non-Ed25519 keys and keys that do not import are never loaded", async () => {
     const key = await createSigningKey("good");
     const volume = configMapVolume([key]);
     const jwks = createJwksFile({ path: volume.path, pollIntervalMs: 60_000, log: silentLogger });
@@ -101,6 +101,12 @@ describe("JWKS from a ConfigMap mount", () => {
     volume.publish(JSON.stringify({ keys: [rsaJwk, key.publicJwk] }));
     await jwks.refresh();
     expect(jwks.kids()).toEqual(["good"]);
+    // An Ed25519 key whose x is no curve point is left out; the good key next to it still loads.
+    const next = await createSigningKey("next");
+    const broken = { ...next.publicJwk, kid: "broken", x: "AAAA" };
+    volume.publish(JSON.stringify({ keys: [broken, next.publicJwk] }));
+    await jwks.refresh();
+    expect(jwks.kids()).toEqual(["next"]);
     jwks.stop();
   });
 });

@@ -4,11 +4,12 @@
  * instead the resolved file is re-read on a short interval and swapped in when its content changed.
  * Only Ed25519 signing keys with a `kid` are kept: korokd accepts EdDSA and nothing else.
  */
+import { createPublicKey, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { createLocalJWKSet, type JWK, type JWTVerifyGetKey } from "jose";
 import * as v from "valibot";
 import type { Logger } from "../../log/logger";
+import type { VerificationKeys } from "./ed25519-jws";
 
 const JwkSchema = v.looseObject({
   kty: v.string(),
@@ -22,21 +23,19 @@ const JwkSchema = v.looseObject({
 const JwksSchema = v.object({ keys: v.array(JwkSchema) });
 
 export interface JwksSource {
-  /** The current key set for jose, or undefined while no usable key is loaded. */
-  current(): JWTVerifyGetKey | undefined;
+  /** The current keys (imported when the file was read), or undefined while no usable key is loaded. */
+  current(): VerificationKeys | undefined;
   /** Kids currently loaded (for health output and logs; never sent to clients in errors). */
   kids(): readonly string[];
   /** Re-reads the file now; resolves once the new content (if any) is in effect. */
   refresh(): Promise<void>;
-  /** Imports every loaded key now, so the first request does not pay for it; never rejects. */
-  preload(): Promise<void>;
   stop(): void;
 }
 
 export function createJwksFile(options: { path: string; pollIntervalMs: number; log: Logger }): JwksSource {
   const { path, log } = options;
   let lastText: string | undefined;
-  let keySet: JWTVerifyGetKey | undefined;
+  let keys: VerificationKeys | undefined;
   let kids: string[] = [];
 
   function apply(text: string): void {
@@ -47,22 +46,9 @@ export function createJwksFile(options: { path: string; pollIntervalMs: number; 
       return;
     }
     lastText = text;
-    kids = parsed.map((k) => k.kid as string);
-    keySet = parsed.length > 0 ? createLocalJWKSet({ keys: parsed }) : undefined;
+    kids = [...parsed.keys()];
+    keys = parsed.size > 0 ? parsed : undefined;
     log.info("jwks loaded", { path, kids });
-    // A rotated-in key is imported now rather than by the first request signed with it.
-    void preload();
-  }
-
-  /** The key set caches each imported key, so asking for every kid once is all it takes. */
-  async function preload(): Promise<void> {
-    const set = keySet;
-    if (set === undefined) return;
-    // The key set only reads the header; the token argument is there for remote sets.
-    const token = { payload: "", signature: "" };
-    await Promise.all(
-      kids.map((kid) => Promise.resolve(set({ alg: "EdDSA", kid }, token)).catch(() => undefined)),
-    );
   }
 
   try {
@@ -91,16 +77,18 @@ export function createJwksFile(options: { path: string; pollIntervalMs: number; 
   timer.unref();
 
   return {
-    current: () => keySet,
+    current: () => keys,
     kids: () => kids,
     refresh,
-    preload,
     stop: () => clearInterval(timer),
   };
 }
 
-/** Keeps the Ed25519 public signing keys that have a kid; anything private is refused outright. */
-function parseJwks(text: string): JWK[] | Error {
+/**
+ * Keeps the Ed25519 public signing keys that have a kid, imported once here rather than per request. A
+ * key that does not import is left out like a key of another type; anything private is refused outright.
+ */
+function parseJwks(text: string): Map<string, KeyObject> | Error {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -110,16 +98,25 @@ function parseJwks(text: string): JWK[] | Error {
   const parsed = v.safeParse(JwksSchema, json);
   if (!parsed.success) return new Error(`not a JWKS: ${parsed.issues[0].message}`);
   if (parsed.output.keys.some((k) => k.d !== undefined)) return new Error("JWKS contains a private key");
-  return parsed.output.keys
-    .filter(
-      (k) =>
-        k.kty === "OKP" &&
-        k.crv === "Ed25519" &&
-        typeof k.x === "string" &&
-        typeof k.kid === "string" &&
-        k.kid.length > 0 &&
-        (k.alg === undefined || k.alg === "EdDSA") &&
-        (k.use === undefined || k.use === "sig"),
-    )
-    .map((k) => ({ kty: k.kty, crv: k.crv, x: k.x, kid: k.kid, ...(k.alg ? { alg: k.alg } : {}) }) as JWK);
+  const keys = new Map<string, KeyObject>();
+  for (const k of parsed.output.keys) {
+    const usable =
+      k.kty === "OKP" &&
+      k.crv === "Ed25519" &&
+      typeof k.x === "string" &&
+      typeof k.kid === "string" &&
+      k.kid.length > 0 &&
+      (k.alg === undefined || k.alg === "EdDSA") &&
+      (k.use === undefined || k.use === "sig");
+    if (!usable) continue;
+    try {
+      keys.set(
+        k.kid as string,
+        createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: k.x as string }, format: "jwk" }),
+      );
+    } catch {
+      // Not a valid Ed25519 point: unusable, like a key of another type.
+    }
+  }
+  return keys;
 }

@@ -145,6 +145,32 @@ describe("korokd accepts only the gateway's tokens for this pod", () => {
     await expectCode(`Bearer ${token}`, "token_invalid");
   });
 
+  test("a signed token with its payload swapped, or a crit/b64 header, or a non-object payload is token_invalid", async () => {
+    const valid = await mintToken(key);
+    const [header, , signature] = valid.split(".");
+    const claims = {
+      iss: "agentland-gateway",
+      aud: "ns-test/pod-a",
+      sid: "s",
+      jti: crypto.randomUUID(),
+      exp: now() + 60,
+    };
+    await expectCode(`Bearer ${header}.${b64json(claims)}.${signature}`, "token_invalid");
+    await expectCode(`Bearer ${header}.${b64json(claims)}.${signature}AA`, "token_invalid");
+    const signed = async (h: Record<string, unknown>, payload: unknown) => {
+      const input = `${b64json({ alg: "EdDSA", kid: key.kid, ...h })}.${b64json(payload)}`;
+      const sig = await crypto.subtle.sign("Ed25519", key.privateKey, new TextEncoder().encode(input));
+      return `${input}.${base64url.encode(new Uint8Array(sig))}`;
+    };
+    // The control: the same hand-made signing yields an accepted token, so the refusals below are real.
+    expect((await callWith(`Bearer ${await signed({}, claims)}`)).status).toBe(200);
+    const fresh = () => ({ ...claims, jti: crypto.randomUUID() });
+    await expectCode(`Bearer ${await signed({ crit: ["exp"] }, fresh())}`, "token_invalid");
+    await expectCode(`Bearer ${await signed({ b64: false, crit: ["b64"] }, fresh())}`, "token_invalid");
+    await expectCode(`Bearer ${await signed({}, [fresh()])}`, "token_invalid");
+    await expectCode(`Bearer ${await signed({}, { ...fresh(), exp: "soon" })}`, "token_invalid");
+  });
+
   test("health stays open without a token", async () => {
     expect((await fetch(`${korokd.url}/health`)).status).toBe(200);
   });
