@@ -2,8 +2,10 @@
  * `bun run bench agentcore`: CreateCodeInterpreter against a warm pool (real agentcore with its controllers,
  * real korokd pods on the host-process node), answered by the leader and by a standby replica, and the
  * unary RPC overhead of AgentCore's gRPC path against a raw HTTP POST to a bare Bun server, side by side
- * in the same run. The stage rows show where a leader create's time goes; a warm create is answered once
- * the sandbox is pre-adopted by the CodeInterpreter (its second write), before its claim holds it.
+ * in the same run. Two deployments side by side, creates interleaved: reservations on (the RPC replica
+ * reserves the warm sandbox alongside the session's POST and answers from both writes) and off (the
+ * baseline: the leader pre-adopts the sandbox once it sees the session, two chained writes). The stage
+ * rows show where a leader create's time goes.
  *
  * Deployed as it runs: each replica is its own `agentland --mode=agentcore` process and the bench (the
  * client, like the gateway) a third. In one process, every watch event would be parsed and handled by both
@@ -12,6 +14,7 @@
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { RESERVATION } from "../../src/agentcore/controllers/reservation";
 import {
   adminClient,
   apply,
@@ -29,9 +32,10 @@ import type { ResourceClient } from "../../src/kube/resource-client";
 import { CONFIG_MAPS, LEASES } from "../../src/kube/resources";
 
 const POOL = 8;
-const CREATES = 24;
-/** Creates answered by a standby replica (the request reaches the leader only through the watch). */
-const FOLLOWER_CREATES = 12;
+/** Per variant (reservations off and on, interleaved): creates answered by the leader replica. */
+const CREATES = 18;
+/** Per variant: creates answered by a standby replica (the request reaches the leader only through the watch). */
+const FOLLOWER_CREATES = 9;
 const RPC_CALLS = 1_000;
 
 const pct = (xs: number[], p: number) => {
@@ -104,7 +108,7 @@ interface Replica {
 }
 
 /** One agentcore replica in its own process, as deployed; resolves once it serves /healthz. */
-async function startReplica(name: string, ns: string): Promise<Replica> {
+async function startReplica(name: string, ns: string, reservations: "on" | "off"): Promise<Replica> {
   const port = freePort();
   const httpPort = freePort();
   const proc = Bun.spawn(
@@ -118,6 +122,7 @@ async function startReplica(name: string, ns: string): Promise<Replica> {
       `--pod-name=${name}`,
       "--create-timeout=30s",
       "--code-interpreter-pool=code-interpreter",
+      `--warm-reservations=${reservations}`,
       "--log-level=error",
     ],
     { stdout: "ignore", stderr: "inherit" },
@@ -165,37 +170,29 @@ async function waitAvailable(ns: string, n: number, timeoutMs: number): Promise<
   }
 }
 
-const ns = await controllerNamespace("bench-agentcore");
-await apply(pool(ns, "code-interpreter", POOL, { image: KOROKD_IMAGE, port: 1883 }));
-const replicas: Replica[] = [];
-const bare = Bun.serve({
-  hostname: "127.0.0.1",
-  port: 0,
-  fetch: async (req) => Response.json({ ok: (await req.text()).length }),
-});
-try {
-  const agentcore = await startReplica("bench-leader", ns);
-  replicas.push(agentcore);
-  const rpc = createClient(AgentCoreService, createGrpcTransport({ baseUrl: agentcore.url }));
-  for (const deadline = Date.now() + 30_000; !(await leads(agentcore.name, ns)); await Bun.sleep(100)) {
-    if (Date.now() > deadline) throw new Error("agentcore did not take the lease");
-  }
-  const standby = await startReplica("bench-standby", ns);
-  replicas.push(standby);
-  const followerRpc = createClient(AgentCoreService, createGrpcTransport({ baseUrl: standby.url }));
-  await waitAvailable(ns, POOL, 120_000);
-  const create: number[] = [];
-  const followerCreate: number[] = [];
-  const floor: number[] = [];
-  const cmWatch = await watcher(configMaps, ns);
-  const stageNames = [
-    "ci created",
-    "claim created",
-    "sandbox pre-adopted by the CI",
-    "sandbox adopted by the claim",
-    "ci status Ready",
-  ] as const;
-  const clocks = [
+interface Variant {
+  readonly label: string;
+  readonly ns: string;
+  readonly leader: ReturnType<typeof createClient<typeof AgentCoreService>>;
+  readonly standby: ReturnType<typeof createClient<typeof AgentCoreService>>;
+  readonly clocks: Array<Awaited<ReturnType<typeof stageClock>>>;
+  readonly create: number[];
+  readonly followerCreate: number[];
+  readonly answered: Array<{ id: string; t0: number }>;
+  warm: number;
+}
+
+const STAGES = [
+  "ci created",
+  "sandbox reserved for the CI",
+  "sandbox pre-adopted by the CI",
+  "claim created",
+  "sandbox adopted by the claim",
+  "ci status Ready",
+] as const;
+
+async function stageClocks(ns: string) {
+  return [
     await stageClock(client.resource(CODE_INTERPRETERS), ns, (o) => ({
       id: o.metadata?.name ?? "",
       stage: o.status?.phase === "Ready" ? "ci status Ready" : "ci created",
@@ -207,98 +204,148 @@ try {
     await stageClock(client.resource(SANDBOXES), ns, (o) => {
       if (o.spec?.claimRef) return { id: o.spec.claimRef.name, stage: "sandbox adopted by the claim" };
       const owner = o.metadata?.ownerReferences?.find((r) => r.controller);
+      const reservedFor = o.metadata?.annotations?.[RESERVATION.reservedFor]?.split("/")[1];
+      if (!owner && reservedFor) return { id: reservedFor, stage: "sandbox reserved for the CI" };
       return owner?.kind === "CodeInterpreter"
         ? { id: owner.name, stage: "sandbox pre-adopted by the CI" }
         : undefined;
     }),
   ];
+}
+
+const replicas: Replica[] = [];
+const namespaces: string[] = [];
+
+/** Its own namespace, pool, leader and standby replica. */
+async function deploy(label: string, reservations: "on" | "off"): Promise<Variant> {
+  const ns = await controllerNamespace(`bench-agentcore-${reservations}`);
+  namespaces.push(ns);
+  await apply(pool(ns, "code-interpreter", POOL, { image: KOROKD_IMAGE, port: 1883 }));
+  const leader = await startReplica(`bench-leader-${reservations}`, ns, reservations);
+  replicas.push(leader);
+  for (const deadline = Date.now() + 30_000; !(await leads(leader.name, ns)); await Bun.sleep(100)) {
+    if (Date.now() > deadline) throw new Error("agentcore did not take the lease");
+  }
+  const standby = await startReplica(`bench-standby-${reservations}`, ns, reservations);
+  replicas.push(standby);
+  await waitAvailable(ns, POOL, 120_000);
+  return {
+    label,
+    ns,
+    leader: createClient(AgentCoreService, createGrpcTransport({ baseUrl: leader.url })),
+    standby: createClient(AgentCoreService, createGrpcTransport({ baseUrl: standby.url })),
+    clocks: await stageClocks(ns),
+    create: [],
+    followerCreate: [],
+    answered: [],
+    warm: 0,
+  };
+}
+
+async function createOnce(v: Variant, viaFollower: boolean): Promise<void> {
+  const via = viaFollower ? v.standby : v.leader;
+  // Measure the warm path on its own: the pool is full again (the previous create's refill is done).
+  await waitAvailable(v.ns, POOL, 60_000);
+  await Bun.sleep(50);
+  const t0 = performance.now();
+  const { session } = await via.createCodeInterpreter({ principal: "bench", options: { namespace: v.ns } });
+  (viaFollower ? v.followerCreate : v.create).push(performance.now() - t0);
+  if (session?.warm) v.warm++;
+  if (!viaFollower) v.answered.push({ id: session?.id ?? "", t0 });
+  await via.deleteSession({ principal: "bench", id: session?.id ?? "", namespace: v.ns });
+}
+
+function printStages(v: Variant): void {
   const stageAt = (id: string, stage: string) =>
-    clocks.map((c) => c.at(id, stage)).find((t) => t !== undefined);
-  const stages = new Map<string, number[]>(stageNames.map((n) => [n, []]));
-  const answered: Array<{ id: string; t0: number }> = [];
+    v.clocks.map((c) => c.at(id, stage)).find((t) => t !== undefined);
+  for (const name of STAGES) {
+    const xs = v.answered.flatMap(({ id, t0 }) => {
+      const at = stageAt(id, name);
+      return at === undefined ? [] : [at - t0];
+    });
+    if (xs.length === 0) continue;
+    console.log(
+      `| … ${v.label}, leader creates, seen by the bench's watch: ${name} (${xs.length}/${CREATES}) | ${pct(xs, 50).toFixed(2)} | ${pct(xs, 99).toFixed(2)} |`,
+    );
+  }
+}
+
+const row = (what: string, xs: number[], digits = 2) =>
+  console.log(`| ${what} | ${pct(xs, 50).toFixed(digits)} | ${pct(xs, 99).toFixed(digits)} |`);
+
+const bare = Bun.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  fetch: async (req) => Response.json({ ok: (await req.text()).length }),
+});
+try {
+  const baseline = await deploy("reservations off (chained writes)", "off");
+  const reserved = await deploy("reservations on", "on");
+  const variants = [baseline, reserved];
+  const floor: number[] = [];
+  const floorNs = reserved.ns;
+  const cmWatch = await watcher(configMaps, floorNs);
   const load = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
-  let warm = 0;
   for (let i = 0; i < CREATES + FOLLOWER_CREATES; i++) {
-    // Every third create goes to the standby replica, the others to the leader.
+    // Every third create goes to the standby replica, the others to the leader; variants alternate first.
     const viaFollower = i % 3 === 2;
-    const via = viaFollower ? followerRpc : rpc;
-    // Measure the warm path on its own: the pool is full again (the previous create's refill is done).
-    await waitAvailable(ns, POOL, 60_000);
-    await Bun.sleep(50);
-    // The floor in the same quiet conditions as the create right after it (pool full, refill done): one
+    await waitAvailable(floorNs, POOL, 60_000);
+    // The floor in the same quiet conditions as the creates right after it (pools full, refills done): one
     // apiserver write and its watch event. Measured after a delete instead, it would include that churn.
     const name = `floor-${i}`;
     const t1 = performance.now();
     const seen = cmWatch.until(name, () => true);
-    await configMaps.create({ metadata: { name, namespace: ns }, data: {} }, { namespace: ns });
+    await configMaps.create({ metadata: { name, namespace: floorNs }, data: {} }, { namespace: floorNs });
     floor.push((await seen) - t1);
-    const t0 = performance.now();
-    const { session } = await via.createCodeInterpreter({ principal: "bench", options: { namespace: ns } });
-    (viaFollower ? followerCreate : create).push(performance.now() - t0);
-    if (session?.warm) warm++;
-    if (!viaFollower) answered.push({ id: session?.id ?? "", t0 });
-    await via.deleteSession({ principal: "bench", id: session?.id ?? "", namespace: ns });
+    for (const v of i % 2 === 0 ? variants : [...variants].reverse()) await createOnce(v, viaFollower);
   }
   await cmWatch.close();
-  for (const { id, t0 } of answered) {
-    for (const name of stageNames) {
-      const at = stageAt(id, name);
-      if (at !== undefined) stages.get(name)?.push(at - t0);
-    }
-  }
-  for (const c of clocks) await c.close();
   const grpc: number[] = [];
   const raw: number[] = [];
   for (let i = 0; i < RPC_CALLS; i++) {
     let t = performance.now();
-    await rpc.listSessions({ principal: "nobody" });
+    await reserved.leader.listSessions({ principal: "nobody" });
     grpc.push(performance.now() - t);
     t = performance.now();
     await (await fetch(bare.url, { method: "POST", body: '{"principal":"nobody"}' })).json();
     raw.push(performance.now() - t);
   }
   console.log(
-    `\nagentcore benchmark (${CREATES} + ${FOLLOWER_CREATES} warm creates against a pool of ${POOL}; ${RPC_CALLS} unary calls each)`,
+    `\nagentcore benchmark (per variant ${CREATES} + ${FOLLOWER_CREATES} warm creates against a pool of ${POOL}, interleaved; ${RPC_CALLS} unary calls each)`,
   );
   console.log("| measurement | p50 ms | p99 ms |\n|---|---:|---:|");
-  console.log(
-    `| CreateCodeInterpreter, warm pool (leader replica) | ${pct(create, 50).toFixed(2)} | ${pct(create, 99).toFixed(2)} |`,
-  );
-  console.log(
-    `| CreateCodeInterpreter, warm pool (standby replica) | ${pct(followerCreate, 50).toFixed(2)} | ${pct(followerCreate, 99).toFixed(2)} |`,
-  );
-  console.log(
-    `| unary RPC (ListSessions over gRPC/HTTP2) | ${pct(grpc, 50).toFixed(3)} | ${pct(grpc, 99).toFixed(3)} |`,
-  );
-  console.log(
-    `| raw HTTP POST to a bare Bun server | ${pct(raw, 50).toFixed(3)} | ${pct(raw, 99).toFixed(3)} |`,
-  );
-  for (const [name, xs] of stages) {
-    if (xs.length === 0) continue;
-    console.log(
-      `| … leader creates, stage seen by the bench's watch: ${name} (${xs.length}/${CREATES}) | ${pct(xs, 50).toFixed(2)} | ${pct(xs, 99).toFixed(2)} |`,
-    );
+  for (const v of variants) {
+    row(`CreateCodeInterpreter, warm pool, ${v.label} (leader replica)`, v.create);
+    row(`CreateCodeInterpreter, warm pool, ${v.label} (standby replica)`, v.followerCreate);
   }
-  console.log(
-    `| floor: ConfigMap create → its watch event | ${pct(floor, 50).toFixed(2)} | ${pct(floor, 99).toFixed(2)} |`,
-  );
+  row("unary RPC (ListSessions over gRPC/HTTP2)", grpc, 3);
+  row("raw HTTP POST to a bare Bun server", raw, 3);
+  for (const v of variants) printStages(v);
+  row("floor: ConfigMap create → its watch event", floor);
   console.log(`load average at the start of the creates: ${load}`);
+  const ratio = (v: Variant) => pct(v.create, 50) / pct(baseline.create, 50);
   console.log(
-    `warm hits ${warm}/${CREATES + FOLLOWER_CREATES}; RPC overhead ratio p50 ${(pct(grpc, 50) / pct(raw, 50)).toFixed(2)}x\n`,
+    `warm hits ${variants.map((v) => `${v.warm}/${CREATES + FOLLOWER_CREATES}`).join(", ")}; leader p50 on/off ${ratio(reserved).toFixed(2)}x; standby p50 on/off ${(pct(reserved.followerCreate, 50) / pct(baseline.followerCreate, 50)).toFixed(2)}x; RPC overhead ratio p50 ${(pct(grpc, 50) / pct(raw, 50)).toFixed(2)}x\n`,
   );
-  metric("create_warm_p50", pct(create, 50));
-  metric("create_warm_p99", pct(create, 99));
-  metric("create_warm_standby_p50", pct(followerCreate, 50));
-  metric("create_warm_standby_p99", pct(followerCreate, 99));
+  for (const c of variants.flatMap((v) => v.clocks)) await c.close();
+  metric("create_warm_p50", pct(reserved.create, 50));
+  metric("create_warm_p99", pct(reserved.create, 99));
+  metric("create_warm_standby_p50", pct(reserved.followerCreate, 50));
+  metric("create_warm_standby_p99", pct(reserved.followerCreate, 99));
+  metric("create_warm_chained_p50", pct(baseline.create, 50));
+  metric("create_warm_chained_p99", pct(baseline.create, 99));
+  metric("create_warm_chained_standby_p50", pct(baseline.followerCreate, 50));
+  metric("create_warm_chained_standby_p99", pct(baseline.followerCreate, 99));
+  metric("create_warm_vs_chained_ratio_p50", ratio(reserved), "ratio");
   metric("create_warm_floor_p50", pct(floor, 50));
-  metric("create_warm_floor_ratio_p50", pct(create, 50) / pct(floor, 50), "ratio");
-  metric("warm_hit_ratio", warm / (CREATES + FOLLOWER_CREATES), "ratio");
+  metric("create_warm_floor_ratio_p50", pct(reserved.create, 50) / pct(floor, 50), "ratio");
+  metric("warm_hit_ratio", reserved.warm / (CREATES + FOLLOWER_CREATES), "ratio");
   metric("rpc_unary_p50", pct(grpc, 50));
   metric("raw_http_p50", pct(raw, 50));
   metric("rpc_overhead_ratio_p50", pct(grpc, 50) / pct(raw, 50), "ratio");
 } finally {
   bare.stop(true);
   await Promise.all(replicas.map((r) => r.stop()));
-  await kubectl(["delete", "namespace", ns, "--wait=false"]);
+  for (const ns of namespaces) await kubectl(["delete", "namespace", ns, "--wait=false"]);
 }
 process.exit(0);

@@ -7,6 +7,7 @@ import { hostname } from "node:os";
 import type { RunningComponent } from "../component";
 import type { AgentcoreSettings } from "../config/modes";
 import { kubeClientFromSettings } from "../kube/client-from-settings";
+import { systemClock } from "../kube/clock";
 import { createLeaderElector, leaderIdentity } from "../kube/leader-election";
 import { createLogger } from "../log/logger";
 import { createMetricsRegistry } from "../metrics/metrics-registry";
@@ -19,6 +20,7 @@ import { serveRpc } from "./rpc/serve-rpc";
 import { handOver } from "./sessions/hand-over";
 import { createSessionCache } from "./sessions/session-cache";
 import type { SessionKindInfo, SessionObject } from "./sessions/session-kinds";
+import { createWarmReserver } from "./sessions/warm-reservation";
 
 export interface RunningAgentcore extends RunningComponent {
   /** Connect/gRPC-Web over HTTP/1.1, `/healthz` and `/metrics`. */
@@ -88,6 +90,18 @@ export async function startAgentcore(
     onDeleted: (kind: SessionKindInfo, obj: SessionObject) => {
       if (leading) handOver(leading, kind, obj, true);
     },
+    ...(settings["warm-reservations"] === "on"
+      ? {
+          reserver: createWarmReserver({
+            client,
+            sandboxes: cache,
+            codeInterpreterPool: settings["code-interpreter-pool"],
+            codeInterpreterImage: settings["code-interpreter-image"],
+            clock: systemClock,
+            log: (msg: string, fields?: Record<string, unknown>) => log.debug(msg, fields),
+          }),
+        }
+      : {}),
   };
   const service = createAgentcoreService({
     ...lifecycle,

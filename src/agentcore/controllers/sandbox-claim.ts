@@ -38,6 +38,7 @@ import {
 import { INDEX } from "./object-cache";
 import { controllerOf, controllerRef } from "./owner-refs";
 import { parseCached, parsedOrUndefined } from "./parse-cached";
+import { isReservedFor, reservationOf, reservedForSession } from "./reservation";
 import { patchStatusIfChanged } from "./status-patch";
 import {
   claimedBy,
@@ -81,7 +82,8 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
       const sbx = parsedOrUndefined(sandboxKind, latestSandbox(ctx, ns, name));
       if (sbx && sbx.spec.claimRef?.uid === uid && !sbx.metadata.deletionTimestamp) out.push(sbx);
     }
-    for (const raw of preAdoptedFor(ctx, ns, sessionUid(claim))) {
+    const reserved = reservedForSession(ctx, ns, controllerOf(claim)?.kind ?? "", sessionOf(claim));
+    for (const raw of [...preAdoptedFor(ctx, ns, sessionUid(claim)), ...(reserved ? [reserved] : [])]) {
       const sbx = parsedOrUndefined(sandboxKind, raw);
       if (sbx && !out.some((o) => o.metadata.uid === sbx.metadata.uid)) out.push(sbx);
     }
@@ -241,14 +243,19 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
         if (isNotFound(err)) return undefined;
         throw err;
       });
-      raw = isPreAdoptedBy(fresh, sessionUid(claim)) ? fresh : undefined;
+      const session = sessionOf(claim);
+      const r = reservationOf(session);
+      const reservedForIt =
+        r !== undefined &&
+        isReservedFor(fresh, controllerOf(claim)?.kind ?? "", claim.metadata.name ?? "", r.token);
+      raw = isPreAdoptedBy(fresh, sessionUid(claim)) || reservedForIt ? fresh : undefined;
     }
     if (raw) throw new Error(`sandbox ${namespace}/${name} kept changing while its binding was completed`);
     return undefined;
   }
 
-  /** The claim's controlling session is no longer there (as this process knows it) or is being deleted. */
-  function sessionGone(claim: SandboxClaim): boolean {
+  /** The claim's controlling session as this process knows it (its uid matching the owner reference). */
+  function sessionOf(claim: SandboxClaim) {
     const owner = controllerOf(claim);
     const ns = claim.metadata.namespace ?? "";
     const cache =
@@ -257,9 +264,17 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
         : owner?.kind === AGENT_SESSION.kind
           ? ctx.caches.agentSessions
           : undefined;
-    if (!owner || !cache) return false;
+    if (!owner || !cache) return undefined;
     const session = ctx.memo.latest(memoKey(owner.kind, ns, owner.name), cache.get(ns, owner.name));
-    return !session || session.metadata.uid !== owner.uid || session.metadata.deletionTimestamp !== undefined;
+    return session?.metadata.uid === owner.uid ? session : undefined;
+  }
+
+  /** The claim's controlling session is no longer there (as this process knows it) or is being deleted. */
+  function sessionGone(claim: SandboxClaim): boolean {
+    const owner = controllerOf(claim);
+    if (!owner || (owner.kind !== CODE_INTERPRETER.kind && owner.kind !== AGENT_SESSION.kind)) return false;
+    const session = sessionOf(claim);
+    return !session || session.metadata.deletionTimestamp !== undefined;
   }
 
   /** The session mirroring this claim. */

@@ -25,6 +25,7 @@ import {
 } from "./controller-context";
 import { controllerOf, isControlledBy } from "./owner-refs";
 import { issuesText, parseCached } from "./parse-cached";
+import { releaseStaleReservation, reservedSession } from "./reservation";
 import { onlyGenerationMoved, patchStatusIfChanged } from "./status-patch";
 
 /** A pod of the same name still owned by a deleted Sandbox: the garbage collector will remove it soon. */
@@ -54,7 +55,18 @@ export function createSandboxReconciler(ctx: ControllerContext): Reconciler {
     }
   }
 
+  /** Converges the sandbox; one reserved for a session by name is deleted once no session will take it. */
   async function reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
+    const result = await converge(key, signal);
+    const { namespace, name } = splitNamespaced(key);
+    const raw = ctx.memo.latest(sandboxKey(namespace, name), ctx.caches.sandboxes.get(namespace, name));
+    if (!raw || !reservedSession(raw)) return result;
+    const check = await releaseStaleReservation(ctx, raw, signal);
+    if (!result || !check) return result ?? check;
+    return { requeueAfterMs: Math.min(result.requeueAfterMs, check.requeueAfterMs) };
+  }
+
+  async function converge(key: string, signal: AbortSignal): Promise<ReconcileResult> {
     const { namespace, name } = splitNamespaced(key);
     const raw = ctx.memo.latest(sandboxKey(namespace, name), ctx.caches.sandboxes.get(namespace, name));
     // Gone or going: the pod follows through its owner reference.

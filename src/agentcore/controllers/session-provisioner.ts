@@ -26,6 +26,7 @@ import { INDEX, type ObjectCache } from "./object-cache";
 import { controllerRef, isControlledBy } from "./owner-refs";
 import { parsedOrUndefined } from "./parse-cached";
 import { cachedTemplateHash } from "./pool-template";
+import { adoptReserved } from "./reservation";
 import { patchStatusIfChanged } from "./status-patch";
 import { preAdoptedFor, preAdoptWarm, releasePreAdopted } from "./warm-adoption";
 
@@ -97,7 +98,12 @@ export function createSessionProvisioner<T extends SessionObject>(
     };
   }
 
-  async function createChild(session: T, plan: SessionPlan, signal: AbortSignal): Promise<void> {
+  /** Creates the session's claim or sandbox; a number: look again in that many ms (a reservation settling). */
+  async function createChild(
+    session: T,
+    plan: SessionPlan,
+    signal: AbortSignal,
+  ): Promise<number | undefined> {
     const ns = session.metadata.namespace ?? "";
     const name = session.metadata.name ?? "";
     const meta = {
@@ -134,15 +140,20 @@ export function createSessionProvisioner<T extends SessionObject>(
         // The warm sandbox first (the write a waiting create answers from, see warm-adoption.ts), then the
         // claim that completes the binding: sent together, the two writes slowed each other down.
         const ref = { kind: kind.names.kind, metadata: session.metadata };
-        await preAdoptWarm(ctx, ref, claim, meta.labels, signal).catch((err: unknown) => {
-          if (signal.aborted) throw err;
-          ctx.log.debug("pre-adoption failed; the claim binds as usual", { error: String(err) });
-        });
+        // Reserved by the replica that created it (reservation.ts): that sandbox and no other, whose errors
+        // are retried rather than answered with another sandbox.
+        const reserved = await adoptReserved(ctx, ref, meta.labels, signal);
+        if (typeof reserved === "object" && "waitMs" in reserved) return reserved.waitMs;
+        if (reserved === "none")
+          await preAdoptWarm(ctx, ref, claim, meta.labels, signal).catch((err: unknown) => {
+            if (signal.aborted) throw err;
+            ctx.log.debug("pre-adoption failed; the claim binds as usual", { error: String(err) });
+          });
         // Deleted meanwhile by this replica (a create answered from the pre-adoption, then deleted at once):
         // a claim now would outlive it until the garbage collector finds it.
         const key = memoKey(kind.names.kind, ns, name);
         const current = ctx.memo.latest(key, kind.cache.get(ns, name));
-        if (current?.metadata.uid !== session.metadata.uid) return;
+        if (current?.metadata.uid !== session.metadata.uid) return undefined;
         ctx.memo.remember(
           memoKey(SANDBOX_CLAIM.kind, ns, name),
           undefined,
@@ -153,6 +164,7 @@ export function createSessionProvisioner<T extends SessionObject>(
     } catch (err) {
       if (!isAlreadyExists(err)) throw err; // the cache is behind; its event brings us back
     }
+    return undefined;
   }
 
   interface Children {
@@ -228,10 +240,15 @@ export function createSessionProvisioner<T extends SessionObject>(
       else {
         // A failed write is retried (thrown below), but only after the status says what the session holds:
         // a warm sandbox pre-adopted while its claim was refused serves the session all the same.
+        let settling: number | undefined;
         childError = await createChild(session, resolution.plan, signal).then(
-          () => undefined,
+          (waitMs) => {
+            settling = waitMs;
+            return undefined;
+          },
           (err: unknown) => err ?? new Error("creating the session's child failed"),
         );
+        if (settling !== undefined) return { requeueAfterMs: settling };
         found = children(session);
       }
     }

@@ -18,6 +18,7 @@ export type { ControllerName };
 
 import { INDEX } from "../controllers/object-cache";
 import { controllerOf } from "../controllers/owner-refs";
+import { reservedSession } from "../controllers/reservation";
 import { availableKeys } from "./indexers";
 
 export type Enqueue = (controller: ControllerName, key: string) => void;
@@ -73,6 +74,13 @@ export function routeEvents(informers: RoutingTargets, caches: Caches, enqueue: 
     const owner = controllerOf(s as never);
     if (owner?.kind === CODE_INTERPRETER.kind || owner?.kind === AGENT_SESSION.kind)
       enqueue("claim", `${s.metadata?.namespace ?? ""}/${owner.name}`);
+    // Reserved by name for a session (reservation.ts): that session, and its claim, take it.
+    const reserved = reservedSession(s as never);
+    const controller = reserved && KIND_TO_CONTROLLER[reserved.kind];
+    if (reserved && controller) {
+      enqueue(controller, `${s.metadata?.namespace ?? ""}/${reserved.name}`);
+      enqueue("claim", `${s.metadata?.namespace ?? ""}/${reserved.name}`);
+    }
   };
   const wakeUnboundClaims = (namespace: string) => {
     for (const claim of caches.claims.byIndex(INDEX.unbound, namespace)) enqueue("claim", keyOf(claim));

@@ -58,6 +58,16 @@ export interface SessionCache {
    * for its claim): reads and waits see it now rather than one watch delivery later (session-sandboxes.ts).
    */
   adopted(holder: Holder, sandbox: Sandbox): void;
+  /**
+   * This replica created `obj` and answered with it before its watch showed it (a reserved warm create):
+   * reads here show it as answered until the watch shows that object (or a TTL passes), so the caller's
+   * next Get or Delete on this replica finds it.
+   */
+  noteCreated(kind: SessionKindInfo, obj: SessionObject): void;
+  /** Warm sandboxes a create may reserve, by `pool:<name>` or `hash:<template hash>` (warm-reservation.ts). */
+  warm(namespace: string, source: string): Sandbox[];
+  /** Whether this replica's watch shows any sandbox of the pool with this name. */
+  poolSeen(namespace: string, poolName: string): boolean;
 }
 
 export interface SessionCacheOptions {
@@ -68,6 +78,8 @@ export interface SessionCacheOptions {
 
 const PRINCIPAL_INDEX = "principal";
 const DEFAULT_TOMBSTONE_TTL_MS = 60_000;
+/** A created object the watch has not shown stands in for it at most this long. */
+const CREATED_TTL_MS = 30_000;
 
 /** Whether the cached object still stands for the buried one (same uid, not yet terminating). */
 const stillShows = (cached: SessionObject | undefined, uid: string | undefined) =>
@@ -105,6 +117,11 @@ export function createSessionCache(
   );
   const visible = (kind: SessionKindInfo) => (obj: SessionObject) => !tombstones.hides(kind, obj);
   const shown = sandboxes.overlay;
+  const created = createNotedCreates(clock, (kind, namespace, name) =>
+    informers.get(kind)?.get(namespace)?.get(`${namespace}/${name}`),
+  );
+  const cachedOrNoted = (kind: SessionKindInfo, namespace: string, name: string) =>
+    informers.get(kind)?.get(namespace)?.get(`${namespace}/${name}`) ?? created.get(kind, namespace, name);
 
   return {
     start: () => {
@@ -119,18 +136,26 @@ export function createSessionCache(
       await Promise.all([...each().map(({ inf }) => inf.stop()), sandboxes.stop()]);
     },
     get: (kind, namespace, name) => {
-      const obj = informers.get(kind)?.get(namespace)?.get(`${namespace}/${name}`);
+      const obj = cachedOrNoted(kind, namespace, name);
       return obj && visible(kind)(obj) ? shown(obj) : undefined;
     },
-    listByPrincipal: (hash, only) =>
-      each()
+    listByPrincipal: (hash, only) => {
+      const noted = created
+        .list()
+        .filter(
+          ({ kind, obj }) => obj.metadata.annotations?.[ANNOTATIONS.principal] === hash && visible(kind)(obj),
+        )
+        .filter(({ kind }) => only === undefined || kind === only);
+      return each()
         .filter(({ kind }) => only === undefined || kind === only)
         .flatMap(({ kind, inf }) =>
           inf
             .byIndex(PRINCIPAL_INDEX, hash)
             .filter(visible(kind))
             .map((obj) => ({ kind, obj: shown(obj) })),
-        ),
+        )
+        .concat(noted);
+    },
     all: () =>
       each().flatMap(({ kind, inf }) =>
         inf
@@ -138,8 +163,14 @@ export function createSessionCache(
           .filter(visible(kind))
           .map((obj) => ({ kind, obj: shown(obj) })),
       ),
-    bury: (kind, obj) => tombstones.add(kind, obj),
+    bury: (kind, obj) => {
+      created.forget(kind, obj);
+      tombstones.add(kind, obj);
+    },
+    noteCreated: (kind, obj) => created.add(kind, obj),
     adopted: (holder, sandbox) => sandboxes.adopted(holder, sandbox),
+    warm: (namespace, source) => sandboxes.warm(namespace, source),
+    poolSeen: (namespace, poolName) => sandboxes.poolSeen(namespace, poolName),
     untilGone(kind, obj, signal) {
       const { namespace = "", name = "", uid } = obj.metadata;
       const inf = informers.get(kind)?.get(namespace);
@@ -213,6 +244,49 @@ export function createSessionCache(
         for (const off of offs) off();
       };
     },
+  };
+}
+
+interface NotedCreates {
+  add(kind: SessionKindInfo, obj: SessionObject): void;
+  forget(kind: SessionKindInfo, obj: SessionObject): void;
+  /** The noted object, while the watch shows nothing of that name and its TTL lasts. */
+  get(kind: SessionKindInfo, namespace: string, name: string): SessionObject | undefined;
+  list(): Array<{ kind: SessionKindInfo; obj: SessionObject }>;
+}
+
+/** Created objects this replica answered with before its watch showed them (see `noteCreated`). */
+function createNotedCreates(
+  clock: Clock,
+  cached: (kind: SessionKindInfo, namespace: string, name: string) => SessionObject | undefined,
+): NotedCreates {
+  const noted = new Map<string, { kind: SessionKindInfo; obj: SessionObject; until: number }>();
+  const keyOf = (kind: SessionKindInfo, namespace: string, name: string) =>
+    `${kind.kind}/${namespace}/${name}`;
+  const live = (key: string) => {
+    const e = noted.get(key);
+    if (!e) return undefined;
+    const { namespace = "", name = "" } = e.obj.metadata;
+    if (clock.monotonic() >= e.until || cached(e.kind, namespace, name) !== undefined) {
+      noted.delete(key);
+      return undefined;
+    }
+    return e;
+  };
+  return {
+    add(kind, obj) {
+      for (const key of [...noted.keys()]) live(key);
+      const { namespace = "", name = "" } = obj.metadata;
+      noted.set(keyOf(kind, namespace, name), { kind, obj, until: clock.monotonic() + CREATED_TTL_MS });
+    },
+    forget: (kind, obj) =>
+      void noted.delete(keyOf(kind, obj.metadata.namespace ?? "", obj.metadata.name ?? "")),
+    get: (kind, namespace, name) => live(keyOf(kind, namespace, name))?.obj,
+    list: () =>
+      [...noted.keys()].flatMap((key) => {
+        const e = live(key);
+        return e ? [{ kind: e.kind, obj: e.obj }] : [];
+      }),
   };
 }
 

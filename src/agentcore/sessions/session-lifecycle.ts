@@ -16,6 +16,8 @@ import type { SessionCache } from "./session-cache";
 import { newSessionId } from "./session-id";
 import { CODE_INTERPRETER_KIND, type SessionKindInfo, type SessionObject } from "./session-kinds";
 import { type Readiness, readiness } from "./session-readiness";
+import { readyWith } from "./session-sandboxes";
+import type { WarmReserver } from "./warm-reservation";
 
 export interface SessionLifecycleDeps {
   readonly client: KubeClient;
@@ -30,6 +32,8 @@ export interface SessionLifecycleDeps {
   readonly onCreated?: (kind: SessionKindInfo, obj: SessionObject) => void;
   /** Called after this replica deleted a session, so a leader that was handed it forgets it as well. */
   readonly onDeleted?: (kind: SessionKindInfo, obj: SessionObject) => void;
+  /** Reserves a warm sandbox alongside the session's POST (warm-reservation.ts); none: the create waits. */
+  readonly reserver?: WarmReserver;
 }
 
 export interface CreateRequest {
@@ -42,7 +46,7 @@ export interface CreateRequest {
 
 export async function createSession(deps: SessionLifecycleDeps, req: CreateRequest): Promise<SessionObject> {
   const name = newSessionId(req.kind.prefix);
-  const object = validated(req.kind, {
+  const plain = validated(req.kind, {
     apiVersion: API_VERSION,
     kind: req.kind.kind,
     metadata: {
@@ -53,16 +57,35 @@ export async function createSession(deps: SessionLifecycleDeps, req: CreateReque
     },
     spec: req.spec,
   });
+  const reservation = deps.reserver?.pick(plain);
+  const object = reservation
+    ? ({
+        ...plain,
+        metadata: {
+          ...plain.metadata,
+          annotations: { ...plain.metadata.annotations, ...reservation.annotations },
+        },
+      } as SessionObject)
+    : plain;
   const resource = deps.client.resource(req.kind.resource);
+  // The reservation in parallel with the POST: a warm create is then one round of writes, not two.
+  const reserving = reservation && deps.reserver?.reserve(reservation, object, req.signal);
   let created: SessionObject;
   try {
     created = await resource.create(object, { namespace: req.namespace, signal: req.signal });
   } catch (err) {
+    await deps.reserver?.release(await reserving);
     if (isInvalid(err))
       throw new AgentcoreError("invalid_argument", (err as KubeError).message, { cause: err });
     throw new AgentcoreError("unavailable", "could not create the session", { cause: err });
   }
   deps.onCreated?.(req.kind, created);
+  const reserved = deps.reserver?.answerable(await reserving);
+  if (reserved && deps.reserver) {
+    const answer = readyWith(created, reserved, deps.reserver.clock.now());
+    deps.cache.noteCreated(req.kind, answer);
+    return answer;
+  }
   const timeout = AbortSignal.timeout(deps.createTimeoutMs);
   let last: Readiness | undefined;
   try {

@@ -37,8 +37,9 @@ import { createInformer, type Informer } from "../../kube/informer";
 import type { KubeClient } from "../../kube/kube-client";
 import type { Holder } from "../controllers/claim-bindings";
 import { controllerOf, isControlledBy } from "../controllers/owner-refs";
+import { isReservedFor, reservationOf, reservedSession } from "../controllers/reservation";
 import { rfc3339 } from "../render/conditions";
-import type { SessionObject } from "./session-kinds";
+import { kindOfSessionId, type SessionObject } from "./session-kinds";
 
 export interface SessionSandboxes {
   start(): void;
@@ -52,12 +53,23 @@ export interface SessionSandboxes {
    * objects as the apiserver returned them.
    */
   adopted(holder: Holder, sandbox: Sandbox): void;
+  /**
+   * Warm sandboxes a create may reserve (reservation.ts): Ready, live, controlled by the pool they are
+   * labelled with, untaken. `source` is `pool:<pool name>` or `hash:<template hash>`.
+   */
+  warm(namespace: string, source: string): Sandbox[];
+  /** Whether this replica sees any sandbox of the pool with this name (i.e. that pool exists). */
+  poolSeen(namespace: string, poolName: string): boolean;
 }
 
 /** Sandboxes by the claim holding them (`spec.claimRef.name`), which is named like its session. */
 const CLAIM_NAME_INDEX = "claim-name";
 /** Sandboxes by the uid of their controlling owner (a session: Direct, or pre-adopted for its claim). */
 const OWNER_INDEX = "owner-uid";
+/** Warm sandboxes by `pool:<pool name>` and `hash:<template hash>`; see `warm`. */
+const WARM_INDEX = "warm";
+/** Sandboxes by the pool they are labelled with. */
+const POOL_INDEX = "pool-label";
 const SETTLED_PHASES: ReadonlySet<string> = new Set(["Ready", "Failed", "Terminating"]);
 const DEFAULT_PORT = 1883;
 /** A written adoption the watch has not confirmed stands in for it at most this long. */
@@ -97,6 +109,11 @@ export function createSessionSandboxes(
           const uid = controllerOf(s)?.uid;
           return uid ? [uid] : [];
         },
+        [WARM_INDEX]: warmKeys,
+        [POOL_INDEX]: (s) => {
+          const pool = s.metadata?.labels?.[LABELS.pool];
+          return pool ? [pool] : [];
+        },
       },
     });
     const claimChanged = (c: SandboxClaim) => notify(c.metadata?.namespace, c.metadata?.name);
@@ -104,7 +121,10 @@ export function createSessionSandboxes(
     // A sandbox concerns the session its claim is named after, or the session controlling it (Direct, or
     // pre-adopted); a pool's sandbox concerns nobody yet.
     const sandboxChanged = (s: Sandbox) =>
-      notify(s.metadata?.namespace, s.spec?.claimRef?.name ?? controllerOf(s)?.name);
+      notify(
+        s.metadata?.namespace,
+        s.spec?.claimRef?.name ?? controllerOf(s)?.name ?? reservedSession(s)?.name,
+      );
     sandboxes.addHandlers({
       onAdd: sandboxChanged,
       onUpdate: (_o, s) => sandboxChanged(s),
@@ -137,6 +157,9 @@ export function createSessionSandboxes(
         if (set.size === 0 && listeners.get(key) === set) listeners.delete(key);
       };
     },
+    warm: (namespace, source) => watched.get(namespace)?.sandboxes.byIndex(WARM_INDEX, source) ?? [],
+    poolSeen: (namespace, poolName) =>
+      (watched.get(namespace)?.sandboxes.byIndex(POOL_INDEX, poolName).length ?? 0) > 0,
     adopted(holder, sandbox) {
       const { namespace = "", name = "", uid } = holder.metadata;
       const w = watched.get(namespace);
@@ -208,7 +231,8 @@ function heldSandbox(w: Watched, session: SessionObject, nowMs: number): Held | 
     // The one the claim's status names; before that status, only an unambiguous one (of two, left by a
     // cold create racing an adoption, the claim controller keeps one and releases the other).
     const named = claim.status?.sandboxName;
-    const all = [...byClaim, ...preAdopted];
+    const early = reserved(w, session);
+    const all = [...byClaim, ...preAdopted, ...(early ? [early] : [])];
     const sandbox = named
       ? byClaim.find((s) => s.metadata.name === named)
       : all.length === 1
@@ -217,6 +241,8 @@ function heldSandbox(w: Watched, session: SessionObject, nowMs: number): Held | 
     held = sandbox && { sandbox, claim };
   } else if (preAdopted.length === 1 && preAdopted[0]) {
     held = { sandbox: preAdopted[0], preAdopted: true };
+  } else if (reserved(w, session)) {
+    held = { sandbox: reserved(w, session) as Sandbox, preAdopted: true };
   } else {
     const direct = w.sandboxes.get(`${namespace}/${name}`);
     const mine = direct && isControlledBy(direct, session) && live(direct);
@@ -224,6 +250,31 @@ function heldSandbox(w: Watched, session: SessionObject, nowMs: number): Held | 
   }
   const s = held?.sandbox.status;
   return s?.phase === "Ready" && s.podIP && s.podName ? held : undefined;
+}
+
+/** The sandbox reserved for this session by its creating replica (reservation.ts), before the leader takes it. */
+function reserved(w: Watched, session: SessionObject): Sandbox | undefined {
+  const r = reservationOf(session);
+  const s = r && w.sandboxes.get(`${session.metadata.namespace ?? ""}/${r.sandbox}`);
+  const kind = kindOfSessionId(session.metadata.name ?? "")?.kind ?? "";
+  return r && isReservedFor(s, kind, session.metadata.name ?? "", r.token) ? s : undefined;
+}
+
+/** Ready, live, untaken and controlled by the pool it is labelled with: what a create may reserve. */
+function warmKeys(s: Sandbox): string[] {
+  const owner = controllerOf(s);
+  const labels = s.metadata?.labels ?? {};
+  const pool = labels[LABELS.pool];
+  if (owner?.kind !== SANDBOX_POOL.kind || owner.name !== pool || labels[LABELS.claim] !== undefined)
+    return [];
+  if (s.spec?.claimRef || s.metadata?.deletionTimestamp || s.status?.phase !== "Ready") return [];
+  if (!s.status.podIP || !s.status.podName) return [];
+  return [`pool:${pool}`, `hash:${s.spec?.templateHash ?? ""}`];
+}
+
+/** `session` as it reads once it holds `sandbox` (Ready): what a create answers from its reservation. */
+export function readyWith(session: SessionObject, sandbox: Sandbox, nowMs: number): SessionObject {
+  return asReady(session, { sandbox, preAdopted: true }, nowMs);
 }
 
 function asReady(session: SessionObject, held: Held, nowMs: number): SessionObject {
