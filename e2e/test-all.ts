@@ -1,13 +1,14 @@
 /**
  * Command B (`npm test`): every test of the project, on a fresh machine. Installs system packages,
- * builds (or reuses) the control-plane binaries, starts one real local cluster for the whole run, runs
- * `bun test` against it, always tears the cluster down, and ends with the line CI reads:
+ * builds (or reuses) the control-plane binaries, starts one real local cluster for the whole run, builds
+ * (or reuses) the real-node tier's programs, runs `bun test` against it, always tears the cluster down, and ends with the line CI reads:
  * `N passed, N failed, N skipped`, computed from the runner's JUnit report.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clusterDown, clusterUp } from "./cluster/control-plane";
+import { ensureRealNodeBinaries } from "./real-node/real-node";
 import { ensureSystemPackages } from "./setup/system-packages";
 
 const started = Date.now();
@@ -36,6 +37,10 @@ async function main(): Promise<number> {
   try {
     step("local Kubernetes cluster (the first run builds Kubernetes from source: 15-25 min on 2 cores)");
     const cluster = await clusterUp({ name: clusterName, log: (l) => console.error(`    ${l}`) });
+    if (filters.length === 0 || filters.some((f) => f.includes("real-node"))) {
+      step("real-node programs: kubelet and gVisor from Go modules, containerd (cold: 5-10 min on 2 cores)");
+      await ensureRealNodeBinaries((l) => console.error(`    ${l}`));
+    }
     step("bun test");
     const junit = join(work, "junit.xml");
     const proc = Bun.spawn(

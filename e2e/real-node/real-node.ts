@@ -104,6 +104,16 @@ function createCgroupRoot(l: NodeLayout): void {
   }
 }
 
+/**
+ * The node's programs, built (kubelet, gVisor) or downloaded (containerd) when not cached. Both Go builds
+ * run at once when cold: each is minutes on 2 cores, and the Go tool overlaps them well. The test runner
+ * calls this as a step of its own before the tests, so a cold build is never inside a test's hook timeout.
+ */
+export async function ensureRealNodeBinaries(log: (line: string) => void = console.error) {
+  const [kubelet, gvisor] = await Promise.all([ensureKubelet(log), ensureGvisor(log)]);
+  return { kubelet, gvisor, containerd: ensureContainerd(log) };
+}
+
 /** Brings the node up (cleaning whatever an earlier run left) and waits until it is Ready. */
 export async function realNodeUp(
   cluster: ClusterInfo,
@@ -112,9 +122,7 @@ export async function realNodeUp(
 ): Promise<RealNode> {
   const started = Date.now();
   const l = nodeLayout(cluster.name);
-  // Both Go builds at once when cold (each is tens of minutes on 2 cores; the Go tool overlaps them well).
-  const [kubelet, gvisor] = await Promise.all([ensureKubelet(log), ensureGvisor(log)]);
-  const bins = { containerd: ensureContainerd(log), gvisor };
+  const { kubelet, ...bins } = await ensureRealNodeBinaries(log);
   run(["mount", "--make-rshared", "/"]);
   await cleanupNode(l);
   for (const d of [
