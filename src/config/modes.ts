@@ -105,8 +105,11 @@ export const agentcoreSettings = v.object({
   "code-interpreter-pool": name("code-interpreter"),
   /** JWKS ConfigMap (published by the gateway) mounted into sandbox pods for korokd. */
   "jwks-configmap": name("agentland-sandbox-jwks"),
-  /** A warm create reserves its sandbox alongside the session's POST (off: the leader's chained writes). */
-  "warm-reservations": v.optional(v.picklist(["on", "off"], "must be on or off"), "on"),
+  /**
+   * A warm create reserves its sandbox alongside the session's POST (on), or waits for the leader's chained
+   * writes (off). Off until `bun run bench agentcore` shows "on" faster on an idle machine.
+   */
+  "warm-reservations": v.optional(v.picklist(["on", "off"], "must be on or off"), "off"),
   "create-timeout": durationMs("60s"),
   "failed-session-retention": durationMs("60s"),
   "activity-write-interval": durationMs("10s"),

@@ -19,6 +19,7 @@ import { type Clock, systemClock } from "../../kube/clock";
 import { createInformer, type Informer } from "../../kube/informer";
 import type { KubeClient } from "../../kube/kube-client";
 import type { Holder } from "../controllers/claim-bindings";
+import { createNotedCreates } from "./noted-creates";
 import { SESSION_KINDS, type SessionKindInfo, type SessionObject } from "./session-kinds";
 import { createSessionSandboxes } from "./session-sandboxes";
 
@@ -78,8 +79,6 @@ export interface SessionCacheOptions {
 
 const PRINCIPAL_INDEX = "principal";
 const DEFAULT_TOMBSTONE_TTL_MS = 60_000;
-/** A created object the watch has not shown stands in for it at most this long. */
-const CREATED_TTL_MS = 30_000;
 
 /** Whether the cached object still stands for the buried one (same uid, not yet terminating). */
 const stillShows = (cached: SessionObject | undefined, uid: string | undefined) =>
@@ -244,49 +243,6 @@ export function createSessionCache(
         for (const off of offs) off();
       };
     },
-  };
-}
-
-interface NotedCreates {
-  add(kind: SessionKindInfo, obj: SessionObject): void;
-  forget(kind: SessionKindInfo, obj: SessionObject): void;
-  /** The noted object, while the watch shows nothing of that name and its TTL lasts. */
-  get(kind: SessionKindInfo, namespace: string, name: string): SessionObject | undefined;
-  list(): Array<{ kind: SessionKindInfo; obj: SessionObject }>;
-}
-
-/** Created objects this replica answered with before its watch showed them (see `noteCreated`). */
-function createNotedCreates(
-  clock: Clock,
-  cached: (kind: SessionKindInfo, namespace: string, name: string) => SessionObject | undefined,
-): NotedCreates {
-  const noted = new Map<string, { kind: SessionKindInfo; obj: SessionObject; until: number }>();
-  const keyOf = (kind: SessionKindInfo, namespace: string, name: string) =>
-    `${kind.kind}/${namespace}/${name}`;
-  const live = (key: string) => {
-    const e = noted.get(key);
-    if (!e) return undefined;
-    const { namespace = "", name = "" } = e.obj.metadata;
-    if (clock.monotonic() >= e.until || cached(e.kind, namespace, name) !== undefined) {
-      noted.delete(key);
-      return undefined;
-    }
-    return e;
-  };
-  return {
-    add(kind, obj) {
-      for (const key of [...noted.keys()]) live(key);
-      const { namespace = "", name = "" } = obj.metadata;
-      noted.set(keyOf(kind, namespace, name), { kind, obj, until: clock.monotonic() + CREATED_TTL_MS });
-    },
-    forget: (kind, obj) =>
-      void noted.delete(keyOf(kind, obj.metadata.namespace ?? "", obj.metadata.name ?? "")),
-    get: (kind, namespace, name) => live(keyOf(kind, namespace, name))?.obj,
-    list: () =>
-      [...noted.keys()].flatMap((key) => {
-        const e = live(key);
-        return e ? [{ kind: e.kind, obj: e.obj }] : [];
-      }),
   };
 }
 

@@ -115,9 +115,13 @@ beforeAll(async () => {
   ns = await controllerNamespace("reserve");
   recorder = await recordWatch(client, SANDBOXES, ns);
   await apply(pool(ns, "warm", 3));
-  leader = await startTestAgentcore(ns, ["--create-timeout=60s"], { controllers: true });
+  leader = await startTestAgentcore(ns, ["--create-timeout=60s", "--warm-reservations=on"], {
+    controllers: true,
+  });
   await eventually("the first replica to lead", async () => (leader.isLeader() ? true : undefined));
-  standby = await startTestAgentcore(ns, ["--create-timeout=60s"], { controllers: true });
+  standby = await startTestAgentcore(ns, ["--create-timeout=60s", "--warm-reservations=on"], {
+    controllers: true,
+  });
   viaLeader = createClient(AgentCoreService, createGrpcTransport({ baseUrl: leader.url }));
   viaStandby = createClient(AgentCoreService, createGrpcTransport({ baseUrl: standby.url }));
   await warmSandboxes(3);
