@@ -171,6 +171,10 @@ export async function adoptReserved(
   if (held) return { held };
   const cached = latestSandbox(ctx, ns, r.sandbox);
   if (isReservedFor(cached, session.kind, name, r.token) && cached) return { reserved: cached };
+  // Taken or going (by anyone but this session): every later version is too, so the reservation, written
+  // over an earlier pool-controlled version, can never land. No need to wait for it.
+  if (cached && (cached.metadata.deletionTimestamp || controllerOf(cached)?.kind !== SANDBOX_POOL.kind))
+    return "none";
   const age = ctx.clock.now() - (Date.parse(session.metadata.creationTimestamp ?? "") || 0);
   if (age < RESERVATION_SETTLE_MS)
     return { waitMs: Math.min(RESERVATION_RECHECK_MS, RESERVATION_SETTLE_MS - age) };

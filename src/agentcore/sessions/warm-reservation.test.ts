@@ -166,6 +166,15 @@ describe("warm reservations", () => {
     }
   }, 120_000);
 
+  test("a session deleted right after its warm create leaves neither its reservation nor anything else", async () => {
+    await warmSandboxes(3);
+    const { session } = await viaStandby.createCodeInterpreter({ principal: "ida", options: options() });
+    await viaStandby.deleteSession({ principal: "ida", id: session?.id ?? "", namespace: ns });
+    await gone("the reserved sandbox", () => sandboxes.get(session?.sandboxName ?? "", { namespace: ns }));
+    await gone("the claim", () => claims.get(session?.id ?? "", { namespace: ns }));
+    await gone("the session", () => sessions.get(session?.id ?? "", { namespace: ns }));
+  }, 120_000);
+
   test("a reservation whose session POST is refused is deleted before the answer, and nothing is left", async () => {
     await warmSandboxes(3);
     await apply({
