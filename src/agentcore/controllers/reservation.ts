@@ -28,10 +28,17 @@ import { GROUP } from "../../api/group";
 import { LABELS } from "../../api/reserved-keys";
 import { SANDBOX, type Sandbox } from "../../api/sandbox";
 import { SANDBOX_POOL } from "../../api/sandbox-pool";
-import { isConflict, isNotFound } from "../../kube/kube-error";
+import { isNotFound } from "../../kube/kube-error";
 import { type ControllerContext, memoKey, type ReconcileResult } from "./controller-context";
 import { controllerOf } from "./owner-refs";
-import { latestSandbox, preAdoptedBy, preAdoptedFor, type SessionRef, takeSandbox } from "./warm-adoption";
+import {
+  deleteSandboxes,
+  latestSandbox,
+  preAdoptedBy,
+  preAdoptedFor,
+  type SessionRef,
+  takeSandbox,
+} from "./warm-adoption";
 
 export const RESERVATION = {
   /** On a Sandbox: `<session kind>/<session name>/<token>`. */
@@ -228,7 +235,7 @@ export async function releaseStaleReservation(
   const at = Date.parse(sbx.metadata.annotations?.[RESERVATION.reservedAt] ?? "") || 0;
   const left = at + RESERVATION_GRACE_MS - ctx.clock.now();
   if (left > 0) return { requeueAfterMs: left };
-  const { namespace = "", name = "", uid, resourceVersion } = sbx.metadata;
+  const { namespace = "", name = "" } = sbx.metadata;
   const api = who.kind === "CodeInterpreter" ? ctx.api.codeInterpreters : ctx.api.agentSessions;
   const session = await api.get(who.name, { namespace, signal }).catch((err: unknown) => {
     if (isNotFound(err)) return undefined;
@@ -251,16 +258,7 @@ export async function releaseStaleReservation(
     sandbox: name,
     session: who.name,
   });
-  try {
-    await ctx.api.sandboxes.delete(name, {
-      namespace,
-      propagationPolicy: "Background",
-      preconditions: { ...(uid ? { uid } : {}), ...(resourceVersion ? { resourceVersion } : {}) },
-      signal,
-    });
-    ctx.memo.remember(memoKey(SANDBOX.kind, namespace, name), sbx, undefined);
-  } catch (err) {
-    if (!isNotFound(err) && !isConflict(err)) throw err;
-  }
+  // As read: a reservation the leader turned into a binding since is not deleted.
+  await deleteSandboxes(ctx, [sbx], signal, true);
   return undefined;
 }

@@ -210,21 +210,23 @@ export async function releasePreAdopted(
 }
 
 /**
- * Deletes exactly these sandboxes (uid precondition: never a newer one of the same name) and forgets them
- * in the write memo. One already gone or replaced is no error.
+ * Deletes exactly these sandboxes (uid precondition: never a newer one of the same name; with `asRead`,
+ * also the resourceVersion: never one changed since it was read) and forgets them in the write memo. One
+ * already gone, replaced or changed is no error.
  */
 export async function deleteSandboxes(
   ctx: ControllerContext,
   doomed: readonly Sandbox[],
   signal: AbortSignal,
+  asRead = false,
 ): Promise<void> {
   for (const sbx of doomed) {
-    const { namespace = "", name = "", uid } = sbx.metadata;
+    const { namespace = "", name = "", uid, resourceVersion } = sbx.metadata;
     try {
       await ctx.api.sandboxes.delete(name, {
         namespace,
         propagationPolicy: "Background",
-        preconditions: uid ? { uid } : {},
+        preconditions: { ...(uid ? { uid } : {}), ...(asRead && resourceVersion ? { resourceVersion } : {}) },
         signal,
       });
       ctx.memo.remember(sandboxKey(namespace, name), sbx, undefined);
