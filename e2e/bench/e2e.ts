@@ -141,14 +141,14 @@ stage(
 );
 stage(
   "stage_sandbox_taken",
-  "session object → warm sandbox taken (the controller's conditional write)",
+  "session object → warm sandbox taken (its reservation, sent alongside the POST: may be < 0)",
   (s) => s.sandboxTaken - s.sessionCreated,
 );
 // The create is answered from that write; the claim and the session's status follow off the path.
 stage(
   "stage_taken_to_result",
-  "sandbox taken → first result (RPC answer, token, proxy, korokd run)",
-  (s) => s.total - s.sandboxTaken,
+  "both writes seen → first result (RPC answer, token, proxy, korokd run)",
+  (s) => s.total - Math.max(s.sandboxTaken, s.sessionCreated),
 );
 
 // 2. Runs in an existing session.

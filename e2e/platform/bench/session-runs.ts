@@ -37,7 +37,7 @@ export interface NewSessionSample {
   readonly korokdMs?: number;
 }
 
-/** The two writes a new session waits for: its CodeInterpreter, then the warm sandbox taken for it. */
+/** The two writes a new session waits for: its CodeInterpreter and the warm sandbox taken for it (sent together). */
 export interface CriticalSteps {
   readonly sessionCreated: number;
   readonly sandboxTaken: number;

@@ -1,7 +1,7 @@
 /**
  * When each step of a session's start became visible through the apiserver, per session name, on the
  * benchmark's clock (`performance.now()`): the CodeInterpreter created, a warm Sandbox taken for it (the
- * conditional write a create is answered from), its SandboxClaim (named like the session) created and
+ * conditional write a create is answered from, sent alongside the session's POST), its SandboxClaim (named like the session) created and
  * bound, and the session's status Ready. The claim and the status come after the answer: they complete
  * the binding off the critical path. Seen through watches, so each time is the step's time plus one watch
  * delivery (sub-millisecond to a few ms on loopback), the same for all.
@@ -16,7 +16,11 @@ import type { KubeClient } from "../../../src/kube/kube-client";
 
 export interface SessionSteps {
   sessionCreated?: number;
-  /** A pool's sandbox moved to the session (or its claim): no longer controlled by the pool. */
+  /**
+   * A pool's sandbox taken for the session: no longer controlled by the pool. Reserved for it by the RPC
+   * replica alongside the session's POST (no owner yet, so possibly before the session is seen), or
+   * pre-adopted after it (controlled by the session), or adopted by its claim.
+   */
   sandboxTaken?: number;
   claimCreated?: number;
   claimBound?: number;
@@ -54,8 +58,7 @@ export async function watchSessionTimeline(kube: KubeClient, namespace: string):
   const onSandbox = (sbx: Sandbox) => {
     const session = sbx.metadata.labels?.[LABELS.session];
     const controller = sbx.metadata.ownerReferences?.find((o) => o.controller);
-    if (session && controller && controller.kind !== "SandboxPool")
-      at(session).sandboxTaken ??= performance.now();
+    if (session && controller?.kind !== "SandboxPool") at(session).sandboxTaken ??= performance.now();
   };
   sessions.addHandlers({ onAdd: onSession, onUpdate: (_, ci) => onSession(ci), onDelete: () => undefined });
   claims.addHandlers({ onAdd: onClaim, onUpdate: (_, c) => onClaim(c), onDelete: () => undefined });
