@@ -37,18 +37,25 @@ export function readHeader(token: string): JwsHeader {
   return { alg, kid };
 }
 
-/** The payload of `token` once its signature checks out under the key its kid names; throws JwsError. */
-export function verifiedPayload(token: string, keys: VerificationKeys): Record<string, unknown> {
-  const { kid } = readHeader(token);
+/**
+ * The payload of `token` once its signature checks out under the key its kid names; throws JwsError.
+ * `header` is `readHeader(token)`, read once by the caller.
+ */
+export function verifiedPayload(
+  token: string,
+  header: JwsHeader,
+  keys: VerificationKeys,
+): Record<string, unknown> {
+  const { kid } = header;
   const parts = token.split(".");
   if (parts.length !== 3) throw new JwsError("not a compact JWS");
-  const [header, payload, signature] = parts as [string, string, string];
+  const [encodedHeader, payload, signature] = parts as [string, string, string];
   if (!SEGMENT.test(payload) || !SEGMENT.test(signature)) throw new JwsError("not base64url");
   const key = keys.get(kid);
   if (key === undefined) throw new JwsError("unknown kid");
   const bytes = Buffer.from(signature, "base64url");
   if (bytes.length !== ED25519_SIGNATURE_BYTES) throw new JwsError("not an Ed25519 signature");
-  if (!verify(null, Buffer.from(`${header}.${payload}`, "latin1"), key, bytes)) {
+  if (!verify(null, Buffer.from(`${encodedHeader}.${payload}`, "latin1"), key, bytes)) {
     throw new JwsError("bad signature");
   }
   return decodeObject(payload, "payload");

@@ -5,7 +5,7 @@
  */
 import type { Clock } from "../clock";
 import { KorokdError } from "../korokd-error";
-import { readHeader, type VerificationKeys, verifiedPayload } from "./ed25519-jws";
+import { type JwsHeader, readHeader, type VerificationKeys, verifiedPayload } from "./ed25519-jws";
 import type { ReplayCache } from "./replay-cache";
 
 export interface TokenVerifierOptions {
@@ -42,10 +42,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   return {
     async verify(authorization) {
       const token = bearerToken(authorization);
-      checkHeader(token);
+      const header = checkHeader(token);
       const keys = options.jwks.current();
       if (keys === undefined) throw new KorokdError("not_ready", "signing keys are not loaded yet");
-      const payload = verifySignature(token, keys);
+      const payload = verifySignature(token, header, keys);
       checkTimes(payload, options);
       const verified = checkClaims(payload, options);
       recordJti(verified, options);
@@ -66,17 +66,17 @@ function bearerToken(authorization: string | undefined): string {
 }
 
 /** Only EdDSA with a kid gets as far as a key lookup; `none`, HMAC and friends stop here. */
-function checkHeader(token: string): void {
+function checkHeader(token: string): JwsHeader {
   try {
-    readHeader(token);
+    return readHeader(token);
   } catch (err) {
     throw new KorokdError("token_invalid", "the bearer token is not valid", { cause: err });
   }
 }
 
-function verifySignature(token: string, keys: VerificationKeys): Record<string, unknown> {
+function verifySignature(token: string, header: JwsHeader, keys: VerificationKeys): Record<string, unknown> {
   try {
-    return verifiedPayload(token, keys);
+    return verifiedPayload(token, header, keys);
   } catch (err) {
     throw new KorokdError("token_invalid", "the bearer token is not valid", { cause: err });
   }
