@@ -26,7 +26,7 @@ import { INDEX, type ObjectCache } from "./object-cache";
 import { controllerRef, isControlledBy } from "./owner-refs";
 import { parsedOrUndefined } from "./parse-cached";
 import { cachedTemplateHash } from "./pool-template";
-import { adoptReserved } from "./reservation";
+import { adoptReserved, reservedForSession } from "./reservation";
 import { patchStatusIfChanged } from "./status-patch";
 import { preAdoptedFor, preAdoptWarm, releasePreAdopted } from "./warm-adoption";
 
@@ -175,10 +175,16 @@ export function createSessionProvisioner<T extends SessionObject>(
     readonly conflict?: string;
   }
 
-  /** The one sandbox the session pre-adopted for its claim, if exactly one. */
+  /**
+   * The one sandbox the session pre-adopted for its claim, if exactly one; else the one reserved for it,
+   * which its create was answered with: the status says so as soon as the leader sees the session, in one
+   * write, rather than a Pending one and another once the claim has bound it (two per session in a burst).
+   */
   function preAdopted(session: T): Sandbox | undefined {
-    const held = preAdoptedFor(ctx, session.metadata.namespace ?? "", session.metadata.uid ?? "");
-    return held.length === 1 ? parsedOrUndefined(sandboxKind, held[0]) : undefined;
+    const ns = session.metadata.namespace ?? "";
+    const held = preAdoptedFor(ctx, ns, session.metadata.uid ?? "");
+    if (held.length > 1) return undefined;
+    return parsedOrUndefined(sandboxKind, held[0] ?? reservedForSession(ctx, ns, kind.names.kind, session));
   }
 
   /** The session's claim or sandbox (whichever it has), and the sandbox a claim holds. */

@@ -89,6 +89,26 @@ async function gone(what: string, probe: () => Promise<unknown>): Promise<void> 
   );
 }
 
+/** Runs `body` while the apiserver refuses to create any `resource` (of agentland's group) in the namespace. */
+async function whileRefused(resource: string, body: () => Promise<void>): Promise<void> {
+  const quota = `no-${resource}`;
+  await apply({
+    apiVersion: "v1",
+    kind: "ResourceQuota",
+    metadata: { name: quota, namespace: ns },
+    spec: { hard: { [`count/${resource}.agentland.fl0rencess720.app`]: "0" } },
+  });
+  try {
+    await eventually("quota in force", async () => {
+      const hard = await kubectl(["-n", ns, "get", "resourcequota", quota, "-o", "jsonpath={.status.hard}"]);
+      return hard.trim() !== "" ? true : undefined;
+    });
+    await body();
+  } finally {
+    await kubectl(["-n", ns, "delete", "resourcequota", quota, "--ignore-not-found"]);
+  }
+}
+
 /** A CodeInterpreter as a handler writes it: principal, and the reservation it made (or meant to make). */
 function handlerSession(
   name: string,
@@ -166,6 +186,35 @@ describe("warm reservations", () => {
     }
   }, 120_000);
 
+  test("a warm create writes its session's status once (Ready, naming claim and sandbox), on either replica", async () => {
+    const seen = await recordWatch(client, CODE_INTERPRETERS, ns);
+    try {
+      for (const via of [viaLeader, viaStandby]) {
+        await warmSandboxes(3);
+        const { session } = await via.createCodeInterpreter({ principal: "ida", options: options() });
+        const id = session?.id ?? "";
+        await boundClaim(id);
+        await eventually("session status Ready", async () => {
+          const s = await sessions.get(id, { namespace: ns });
+          return s.status?.phase === "Ready" ? s : undefined;
+        });
+        // Past the quiet period in which a session on its way gets no Pending status: any later write shows.
+        await Bun.sleep(4_000);
+        const statuses = seen.events
+          .filter((v) => v.metadata.name === id)
+          .map((v) => JSON.stringify(v.status ?? null));
+        const written = statuses.filter((s, i) => s !== (statuses[i - 1] ?? "null"));
+        expect(written.map((s) => JSON.parse(s)?.phase)).toEqual(["Ready"]);
+        const [ready] = written.map((s) => JSON.parse(s));
+        expect(ready.claimName).toBe(id);
+        expect(ready.sandboxName).toBe(session?.sandboxName);
+        await via.deleteSession({ principal: "ida", id, namespace: ns });
+      }
+    } finally {
+      await seen.stop();
+    }
+  }, 120_000);
+
   test("a session deleted right after its warm create leaves neither its reservation nor anything else", async () => {
     await warmSandboxes(3);
     const { session } = await viaStandby.createCodeInterpreter({ principal: "ida", options: options() });
@@ -177,25 +226,7 @@ describe("warm reservations", () => {
 
   test("a reservation whose session POST is refused is deleted before the answer, and nothing is left", async () => {
     await warmSandboxes(3);
-    await apply({
-      apiVersion: "v1",
-      kind: "ResourceQuota",
-      metadata: { name: "no-sessions", namespace: ns },
-      spec: { hard: { "count/codeinterpreters.agentland.fl0rencess720.app": "0" } },
-    });
-    try {
-      await eventually("quota in force", async () => {
-        const hard = await kubectl([
-          "-n",
-          ns,
-          "get",
-          "resourcequota",
-          "no-sessions",
-          "-o",
-          "jsonpath={.status.hard}",
-        ]);
-        return hard.trim() !== "" ? true : undefined;
-      });
+    await whileRefused("codeinterpreters", async () => {
       const from = recorder.events.length;
       const err = await viaStandby.createCodeInterpreter({ principal: "ida", options: options() }).then(
         () => undefined,
@@ -207,8 +238,35 @@ describe("warm reservations", () => {
       const name = reserved[0]?.metadata.name ?? "";
       await gone("the released reservation", () => sandboxes.get(name, { namespace: ns }));
       expect((await sessions.list({ namespace: ns })).items).toEqual([]);
+    });
+  }, 120_000);
+
+  test("while its claim is refused, a session answered from its reservation says Ready with that sandbox; the claim binds it once it can", async () => {
+    await warmSandboxes(3);
+    const seen = await recordWatch(client, CODE_INTERPRETERS, ns);
+    try {
+      let sandbox = "";
+      let id = "";
+      await whileRefused("sandboxclaims", async () => {
+        const { session } = await viaStandby.createCodeInterpreter({ principal: "ida", options: options() });
+        sandbox = session?.sandboxName ?? "";
+        id = session?.id ?? "";
+        const ready = await eventually("session status Ready", async () => {
+          const s = await sessions.get(id, { namespace: ns });
+          return s.status?.phase === "Ready" ? s : undefined;
+        });
+        expect(ready.status?.sandboxName).toBe(sandbox);
+        expect(ready.status?.claimName).toBeUndefined();
+        expect(await claims.get(id, { namespace: ns }).catch((e: { code?: number }) => e.code)).toBe(404);
+      });
+      expect((await boundClaim(id)).status?.sandboxName).toBe(sandbox);
+      const phases = seen.events
+        .filter((v) => v.metadata.name === id && v.status)
+        .map((v) => `${v.status?.phase} ${v.status?.sandboxName}`);
+      expect(new Set(phases)).toEqual(new Set([`Ready ${sandbox}`]));
+      await viaStandby.deleteSession({ principal: "ida", id, namespace: ns });
     } finally {
-      await kubectl(["-n", ns, "delete", "resourcequota", "no-sessions", "--ignore-not-found"]);
+      await seen.stop();
     }
   }, 120_000);
 
