@@ -111,8 +111,12 @@ describe("AgentSession and AgentRuntime controllers", () => {
     expect((await runtimes.get("warm", { namespace: env.ns })).status?.poolName).toBe("warm");
     await sessions.create(session("warm-session", "warm"), { namespace: env.ns });
     const s = await sessionWhere("warm-session", "Ready", (x) => x.status?.phase === "Ready");
-    const claim = await claims.get("warm-session", { namespace: env.ns });
-    expect(claim.status?.conditions?.find((c) => c.type === "Bound")?.reason).toBe("Adopted");
+    // The session mirrors its pre-adopted sandbox before the claim's status says how it was bound.
+    const bound = await eventually("the claim's Bound condition", async () => {
+      const claim = await claims.get("warm-session", { namespace: env.ns });
+      return claim.status?.conditions?.find((c) => c.type === "Bound" && c.status === "True");
+    });
+    expect(bound.reason).toBe("Adopted");
     expect(s.status?.sandboxName).toStartWith("warm-");
 
     // The runtime's warmPool is the source of truth for the pool's size, and removing it removes the pool.

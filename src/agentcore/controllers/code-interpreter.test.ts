@@ -95,7 +95,11 @@ describe("CodeInterpreter controller", () => {
     );
     await sessions.create(interpreter("pooled"), { namespace: env.ns });
     const s = await phase("pooled", "Ready");
-    const claim = await claims.get("pooled", { namespace: env.ns });
+    // The session mirrors its pre-adopted sandbox before the claim's status says how it was bound.
+    const claim = await eventually("the claim bound", async () => {
+      const c = await claims.get("pooled", { namespace: env.ns });
+      return c.status?.conditions?.some((x) => x.type === "Bound" && x.status === "True") ? c : undefined;
+    });
     expect(claim.spec.poolRef?.name).toBe("code-interpreter");
     expect(claim.status?.conditions?.find((c) => c.type === "Bound")?.reason).toBe("Adopted");
     expect(s.status?.sandboxName).not.toBe("pooled");
