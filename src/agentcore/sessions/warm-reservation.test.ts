@@ -49,7 +49,11 @@ const controllerOf = (s: Sandbox) => s.metadata.ownerReferences?.find((r) => r.c
 const versions = (name: string) => recorder.events.filter((s) => s.metadata.name === name);
 const reservedFor = (s: Sandbox) => s.metadata.annotations?.[RESERVATION.reservedFor];
 
-async function warmSandboxes(n: number): Promise<Sandbox[]> {
+/**
+ * At least `n` Ready sandboxes the pool controls; `exactly`: the pool holds exactly `n` sandboxes and all of
+ * them are such, so none is about to change (scaled down, or still being replaced after an earlier test).
+ */
+async function warmSandboxes(n: number, exactly = false): Promise<Sandbox[]> {
   return eventually(
     `${n} warm sandboxes`,
     async () => {
@@ -60,6 +64,7 @@ async function warmSandboxes(n: number): Promise<Sandbox[]> {
           controllerOf(s)?.kind === "SandboxPool" &&
           !s.metadata.deletionTimestamp,
       );
+      if (exactly) return warm.length === n && all.length === n ? warm : undefined;
       return warm.length >= n ? warm : undefined;
     },
     60_000,
@@ -301,7 +306,8 @@ describe("warm reservations", () => {
   }, 120_000);
 
   test("a session whose reservation PUT never landed gets that very sandbox from the leader if it is unchanged, and any other if it changed", async () => {
-    const [unchanged, changed] = await warmSandboxes(3);
+    // A settled pool: the sandbox taken as "unchanged" must not change for reasons of the pool's own.
+    const [unchanged, changed] = await warmSandboxes(3, true);
     // The handler died after its POST: the sandbox is still at the version it read.
     const first = newSessionId("ci-");
     await sessions.create(
