@@ -22,6 +22,7 @@ import {
   type RunningControllers,
   recordWatch,
   startControllers,
+  whileRefused,
 } from "./testing/controller-fixture";
 
 const client = adminClient();
@@ -100,8 +101,11 @@ afterAll(async () => {
   if (ns) await kubectl(["delete", "ns", ns, "--wait=false"]);
 }, 60_000);
 
-/** Sessions created while the namespace refuses claims: see the test using it. */
-async function refusedClaims(): Promise<void> {
+/**
+ * Sessions created while the namespace refuses claims (see the test using it): each holds a warm sandbox
+ * with no claim; one is deleted and its sandbox with it. Returns the sandbox each session took.
+ */
+async function refusedClaims(): Promise<Map<string, string>> {
   for (const name of ["refused", "refused-then-deleted"])
     await sessions.create(interpreter(name), { namespace: ns });
 
@@ -118,7 +122,11 @@ async function refusedClaims(): Promise<void> {
   await gone("the deleted session's sandbox", () =>
     sandboxes.get(taken.get("refused-then-deleted") ?? "", { namespace: ns }),
   );
-  await kubectl(["-n", ns, "delete", "resourcequota", "no-claims"]);
+  return taken;
+}
+
+/** Once claims are allowed again, the remaining session's claim binds the sandbox it already holds. */
+async function claimsAllowed(taken: Map<string, string>): Promise<void> {
   const c = await eventually(
     "claim created and bound",
     async () => {
@@ -218,29 +226,8 @@ describe("pre-adoption", () => {
     await apply(pool(ns, "warm", 2));
     await readyWarm(2);
     // The apiserver refuses every claim in the namespace for now.
-    await apply({
-      apiVersion: "v1",
-      kind: "ResourceQuota",
-      metadata: { name: "no-claims", namespace: ns },
-      spec: { hard: { "count/sandboxclaims.agentland.fl0rencess720.app": "0" } },
-    });
-    await eventually("quota in force", async () => {
-      const hard = await kubectl([
-        "-n",
-        ns,
-        "get",
-        "resourcequota",
-        "no-claims",
-        "-o",
-        "jsonpath={.status.hard}",
-      ]);
-      return hard.trim() !== "" ? true : undefined;
-    });
-    try {
-      await refusedClaims();
-    } finally {
-      await kubectl(["-n", ns, "delete", "resourcequota", "no-claims", "--ignore-not-found"]);
-    }
+    const taken = await whileRefused(ns, "sandboxclaims", refusedClaims);
+    await claimsAllowed(taken);
   }, 180_000);
 
   test("a new leader completes a binding the old one left half-done, and never hands a session a sandbox pre-adopted for an older uid", async () => {

@@ -176,11 +176,12 @@ export function createSessionProvisioner<T extends SessionObject>(
   }
 
   /**
-   * The one sandbox the session pre-adopted for its claim, if exactly one; else the one reserved for it,
-   * which its create was answered with: the status says so as soon as the leader sees the session, in one
-   * write, rather than a Pending one and another once the claim has bound it (two per session in a burst).
+   * The sandbox the session holds before its claim does: the one it pre-adopted, if exactly one; else the
+   * one reserved for it, which its create was answered with. The status says so as soon as the leader sees
+   * the session, in one write, rather than a Pending one and another once the claim has bound it (two per
+   * session in a burst).
    */
-  function preAdopted(session: T): Sandbox | undefined {
+  function heldBeforeClaim(session: T): Sandbox | undefined {
     const ns = session.metadata.namespace ?? "";
     const held = preAdoptedFor(ctx, ns, session.metadata.uid ?? "");
     if (held.length > 1) return undefined;
@@ -210,8 +211,8 @@ export function createSessionProvisioner<T extends SessionObject>(
       const named = held
         ? parsedOrUndefined(sandboxKind, latest(SANDBOX.kind, ns, held, ctx.caches.sandboxes.get(ns, held)))
         : undefined;
-      // Until the claim completes the binding, the sandbox the session pre-adopted for it.
-      const sandbox = named?.spec.claimRef?.uid === claim.metadata.uid ? named : preAdopted(session);
+      // Until the claim completes the binding, the sandbox the session pre-adopted or reserved for it.
+      const sandbox = named?.spec.claimRef?.uid === claim.metadata.uid ? named : heldBeforeClaim(session);
       return { claim, ...(sandbox ? { sandbox } : {}) };
     }
     const direct = parsedOrUndefined(sandboxKind, directRaw);
@@ -220,7 +221,7 @@ export function createSessionProvisioner<T extends SessionObject>(
     if (claim) return { conflict: `a SandboxClaim named ${name} belongs to something else` };
     if (direct && !isControlledBy(direct, session))
       return { conflict: `a Sandbox named ${name} belongs to something else` };
-    const early = preAdopted(session);
+    const early = heldBeforeClaim(session);
     return early ? { sandbox: early } : {};
   }
 

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { exportJWK, generateKeyPair } from "jose";
 import { type FaultProxy, startFaultProxy } from "../../../../e2e/harness/fault-proxy";
 import { testCluster } from "../../../../e2e/harness/test-cluster";
+import { GROUP } from "../../../api/group";
 import { SANDBOX_JWKS_CONFIGMAP } from "../../../api/install-names";
 import { SANDBOX_JWKS_KEY } from "../../../api/reserved-keys";
 import { createKubeClient, type KubeClient } from "../../../kube/kube-client";
@@ -174,6 +175,29 @@ export function useControllers(prefix: string, opts: StartOptions = {}): Control
       return ready(running);
     },
   };
+}
+
+/**
+ * Runs `body` while the apiserver refuses to create any `resource` (plural, of agentland's group) in `ns`:
+ * a ResourceQuota of 0, in force before `body` starts and removed after it.
+ */
+export async function whileRefused<T>(ns: string, resource: string, body: () => Promise<T>): Promise<T> {
+  const quota = `no-${resource}`;
+  await apply({
+    apiVersion: "v1",
+    kind: "ResourceQuota",
+    metadata: { name: quota, namespace: ns },
+    spec: { hard: { [`count/${resource}.${GROUP}`]: "0" } },
+  });
+  try {
+    await eventually("quota in force", async () => {
+      const hard = await kubectl(["-n", ns, "get", "resourcequota", quota, "-o", "jsonpath={.status.hard}"]);
+      return hard.trim() !== "" ? true : undefined;
+    });
+    return await body();
+  } finally {
+    await kubectl(["-n", ns, "delete", "resourcequota", quota, "--ignore-not-found"]);
+  }
 }
 
 /** Polls `probe` until it returns a value (not undefined). */
