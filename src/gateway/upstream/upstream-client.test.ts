@@ -1,7 +1,8 @@
 /** The upstream client against real servers on loopback: Bun.serve, and raw TCP for misbehaviour. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { HeadersTimeoutError, NoResponseError } from "./http1-exchange";
+import { HeadersTimeoutError } from "./http1-exchange";
+import { NoResponseError } from "./request-writer";
 import { createUpstreamClient, InvalidTargetError, type UpstreamRequest } from "./upstream-client";
 
 const client = createUpstreamClient({ idleTimeoutMs: 60_000 });

@@ -9,7 +9,8 @@
  * A request that dies on a reused keep-alive connection before any response byte (the sandbox closed an
  * idle connection just as it was picked) is retried on another connection when its body can be replayed.
  */
-import { exchange, NoResponseError, type UpstreamResponse } from "./http1-exchange";
+import { exchange, type UpstreamResponse } from "./http1-exchange";
+import { NoResponseError } from "./request-writer";
 import { createSocketPool, type PooledConnection } from "./socket-pool";
 
 export interface UpstreamRequest {
