@@ -12,11 +12,11 @@ import type { KubeClient } from "../../kube/kube-client";
 import { isInvalid, isNotFound, KubeError } from "../../kube/kube-error";
 import { AgentcoreError } from "../agentcore-error";
 import { principalHash } from "./principal";
+import { readyWith } from "./session-as-ready";
 import type { SessionCache } from "./session-cache";
 import { newSessionId } from "./session-id";
 import { CODE_INTERPRETER_KIND, type SessionKindInfo, type SessionObject } from "./session-kinds";
 import { type Readiness, readiness } from "./session-readiness";
-import { readyWith } from "./session-sandboxes";
 import type { WarmReserver } from "./warm-reservation";
 
 export interface SessionLifecycleDeps {

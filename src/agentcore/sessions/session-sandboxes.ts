@@ -30,15 +30,13 @@ import { SANDBOX_CLAIMS, SANDBOXES } from "../../api/resource-types";
 import type { Sandbox } from "../../api/sandbox";
 import type { SandboxClaim } from "../../api/sandbox-claim";
 import { SANDBOX_POOL } from "../../api/sandbox-pool";
-import { durationToMs } from "../../api/schema/duration";
-import { DEFAULT_MAX_SESSION_DURATION } from "../../api/session";
 import type { Clock } from "../../kube/clock";
 import { createInformer, type Informer } from "../../kube/informer";
 import type { KubeClient } from "../../kube/kube-client";
 import type { Holder } from "../controllers/claim-bindings";
 import { controllerOf, isControlledBy } from "../controllers/owner-refs";
 import { isReservedFor, reservationOf, reservedSession } from "../controllers/reservation";
-import { rfc3339 } from "../render/conditions";
+import { asReady, type Held } from "./session-as-ready";
 import { kindOfSessionId, type SessionObject } from "./session-kinds";
 
 export interface SessionSandboxes {
@@ -71,7 +69,6 @@ const WARM_INDEX = "warm";
 /** Sandboxes by the pool they are labelled with. */
 const POOL_INDEX = "pool-label";
 const SETTLED_PHASES: ReadonlySet<string> = new Set(["Ready", "Failed", "Terminating"]);
-const DEFAULT_PORT = 1883;
 /** A written adoption the watch has not confirmed stands in for it at most this long. */
 const WRITTEN_TTL_MS = 30_000;
 
@@ -174,13 +171,6 @@ export function createSessionSandboxes(
   };
 }
 
-interface Held {
-  readonly sandbox: Sandbox;
-  readonly claim?: SandboxClaim;
-  /** Pre-adopted for the session's claim, which is named like the session (and may not exist yet). */
-  readonly preAdopted?: true;
-}
-
 /**
  * The adoption this replica wrote for session `name`'s claim (or the session itself), while the sandbox
  * watch still shows that sandbox as it was before (same uid, untaken: no claimRef, no controller but a
@@ -270,44 +260,4 @@ function warmKeys(s: Sandbox): string[] {
   if (s.spec?.claimRef || s.metadata?.deletionTimestamp || s.status?.phase !== "Ready") return [];
   if (!s.status.podIP || !s.status.podName) return [];
   return [`pool:${pool}`, `hash:${s.spec?.templateHash ?? ""}`];
-}
-
-/** `session` as it reads once it holds `sandbox` (Ready): what a create answers from its reservation. */
-export function readyWith(session: SessionObject, sandbox: Sandbox, nowMs: number): SessionObject {
-  return asReady(session, { sandbox, preAdopted: true }, nowMs);
-}
-
-function asReady(session: SessionObject, held: Held, nowMs: number): SessionObject {
-  const s = held.sandbox.status ?? {};
-  const sandboxName = held.sandbox.metadata.name ?? "";
-  const now = rfc3339(nowMs);
-  const created = Date.parse(session.metadata.creationTimestamp ?? "");
-  const lifetime = durationToMs(session.spec.maxSessionDuration ?? DEFAULT_MAX_SESSION_DURATION);
-  const others = (session.status?.conditions ?? []).filter((c) => c.type !== "Ready");
-  return {
-    ...session,
-    status: {
-      ...session.status,
-      phase: "Ready",
-      conditions: [
-        ...others,
-        {
-          type: "Ready",
-          status: "True",
-          reason: "SandboxReady",
-          message: `sandbox ${sandboxName} is ready`,
-          lastTransitionTime: now,
-        },
-      ],
-      sandboxName,
-      ...(held.claim || held.preAdopted
-        ? { claimName: held.claim?.metadata.name ?? session.metadata.name ?? "" }
-        : {}),
-      podName: s.podName ?? "",
-      podIP: s.podIP ?? "",
-      port: s.port ?? DEFAULT_PORT,
-      startTime: session.status?.startTime ?? now,
-      ...(Number.isNaN(created) ? {} : { expiresAt: rfc3339(created + lifetime) }),
-    },
-  } as SessionObject;
 }
