@@ -10,6 +10,10 @@
  *                    (payload `<id>`); `exit <pid> <code>\n` when reaped (128 + n for a signal, as a
  *                    shell reports it); `failed <id> <errno>\n` when fork() failed.
  *
+ * A child starts the program only after the zygote has reported it (`forked`): a program that kills its
+ * parent at once cannot take the report down with it, and a child whose zygote died before reporting it
+ * exits without running anything (korokd has failed that launch; nobody would read the run).
+ *
  * The zygote only ever runs this file: no user code executes in it, so each child starts from the state
  * of a freshly booted `python3 -`. The child then undoes what the zygote did on top of a fresh boot:
  * modules the zygote imported leave `sys.modules` (a user's own `json.py` in the workspace still wins),
@@ -82,13 +86,14 @@ def _serve():
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         sync_r, sync_w = os.pipe2(os.O_CLOEXEC)
+        go_r, go_w = os.pipe2(os.O_CLOEXEC)
         # Objects the zygote made stay out of the children's collections: scanning them would copy
         # every page they sit on into each child.
         gc.freeze()
         try:
             pid = os.fork()
         except OSError as err:
-            for fd in (out_r, out_w, err_r, err_w, sync_r, sync_w):
+            for fd in (out_r, out_w, err_r, err_w, sync_r, sync_w, go_r, go_w):
                 os.close(fd)
             event("failed %d %d" % (run_id, err.errno))
             return None
@@ -98,14 +103,21 @@ def _serve():
             os.dup2(out_w, 1)
             os.dup2(err_w, 2)
             # Also closes sync_w: the zygote learns that the child is in its own session.
-            os.closerange(3, max_fd)
+            os.closerange(3, go_r)
+            os.closerange(go_r + 1, max_fd)
             _signal.set_wakeup_fd(-1)
             _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+            # The program starts only once the zygote has reported the run to korokd: one that kills its
+            # parent at once must not take the report down with it. No report (the zygote died first):
+            # korokd has already failed the launch and nobody reads this run, so it does not start.
+            if os.read(go_r, 1) != b"g":
+                os._exit(1)
+            os.close(go_r)
             prctl(4, 1, 0, 0, 0)
             # Straight into the run, leaving the zygote's frames be: unwinding them frees its objects,
             # which writes to (and copies) the pages they share with the zygote.
             _run((env, code, workspace, atexit, gc), _pristine, _boot_modules)
-        for fd in (out_w, err_w, sync_w):
+        for fd in (out_w, err_w, sync_w, go_r):
             os.close(fd)
         os.read(sync_r, 1)
         os.close(sync_r)
@@ -113,6 +125,8 @@ def _serve():
         os.close(out_r)
         os.close(err_r)
         event("forked %d %d" % (run_id, pid))
+        os.write(go_w, b"g")
+        os.close(go_w)
         return None
 
     def commands(buf):
