@@ -29,7 +29,7 @@ import { CODE_INTERPRETERS, SANDBOX_CLAIMS, SANDBOX_POOLS, SANDBOXES } from "../
 import { AgentCoreService } from "../../src/gen/agentland/agentcore/v1/agentcore_pb";
 import type { KubeObject } from "../../src/kube/kube-object";
 import type { ResourceClient } from "../../src/kube/resource-client";
-import { CONFIG_MAPS, LEASES } from "../../src/kube/resources";
+import { CONFIG_MAPS, LEASES, PODS } from "../../src/kube/resources";
 
 const POOL = 8;
 /** Per variant (reservations off and on, interleaved): creates answered by the leader replica. */
@@ -170,6 +170,30 @@ async function waitAvailable(ns: string, n: number, timeoutMs: number): Promise<
   }
 }
 
+/** Whether `ns` is back at rest: its pool full and Ready, and no other sandbox or pod left (none going). */
+async function atRest(ns: string): Promise<boolean> {
+  const [sandboxes, pods] = await Promise.all([
+    client.resource(SANDBOXES).list({ namespace: ns }),
+    client.resource(PODS).list({ namespace: ns }),
+  ]);
+  return (await available(ns)) === POOL && sandboxes.items.length === POOL && pods.items.length === POOL;
+}
+
+/**
+ * Waits until every namespace of the run is at rest. Each create, and each floor write, starts on a quiet
+ * cluster: the previous create's teardown and refill in either deployment (a deleted pod's processes, a new
+ * sandbox's korokd starting) are over, so no measurement shares the cores with another one's aftermath.
+ */
+async function waitAtRest(namespaces: readonly string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rest = await Promise.all(namespaces.map(atRest));
+    if (rest.every(Boolean)) return;
+    if (Date.now() > deadline) throw new Error(`namespaces ${namespaces.join(", ")} did not come to rest`);
+    await Bun.sleep(50);
+  }
+}
+
 interface Variant {
   readonly label: string;
   readonly ns: string;
@@ -244,8 +268,8 @@ async function deploy(label: string, reservations: "on" | "off"): Promise<Varian
 
 async function createOnce(v: Variant, viaFollower: boolean): Promise<void> {
   const via = viaFollower ? v.standby : v.leader;
-  // Measure the warm path on its own: the pool is full again (the previous create's refill is done).
-  await waitAvailable(v.ns, POOL, 60_000);
+  // Measure the warm path on its own: both deployments at rest (every earlier create's refill and teardown done).
+  await waitAtRest(namespaces, 60_000);
   await Bun.sleep(50);
   const t0 = performance.now();
   const { session } = await via.createCodeInterpreter({ principal: "bench", options: { namespace: v.ns } });
@@ -289,7 +313,7 @@ try {
   for (let i = 0; i < CREATES + FOLLOWER_CREATES; i++) {
     // Every third create goes to the standby replica, the others to the leader; variants alternate first.
     const viaFollower = i % 3 === 2;
-    await waitAvailable(floorNs, POOL, 60_000);
+    await waitAtRest(namespaces, 60_000);
     // The floor in the same quiet conditions as the creates right after it (pools full, refills done): one
     // apiserver write and its watch event. Measured after a delete instead, it would include that churn.
     const name = `floor-${i}`;
