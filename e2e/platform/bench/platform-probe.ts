@@ -2,7 +2,8 @@
  * Reads the platform's state the benchmark waits on or reports: the warm pool's size and availability,
  * the pods of a component with their addresses, the AgentCore leader, and the gateways' warm-start counts.
  */
-import { CODE_INTERPRETERS, SANDBOX_POOLS } from "../../../src/api/resource-types";
+import { LABELS } from "../../../src/api/reserved-keys";
+import { CODE_INTERPRETERS, SANDBOX_POOLS, SANDBOXES } from "../../../src/api/resource-types";
 import type { KubeClient } from "../../../src/kube/kube-client";
 import { PODS } from "../../../src/kube/resources";
 
@@ -40,6 +41,40 @@ export async function poolState(kube: KubeClient, namespace: string, name: strin
 
 export async function scalePool(kube: KubeClient, namespace: string, name: string, replicas: number) {
   await kube.resource(SANDBOX_POOLS).patch(name, { namespace, type: "merge", patch: { spec: { replicas } } });
+}
+
+const sessionSandboxes = (kube: KubeClient, namespace: string, session: string) =>
+  kube
+    .resource(SANDBOXES)
+    .list({ namespace, labelSelector: `${LABELS.claim}=${session}`, timeoutMs: 30_000 })
+    .then(({ items }) => items.map((s) => s.metadata.name ?? ""));
+
+/**
+ * Deletes a session with `remove` and waits until its sandbox and that sandbox's pod are gone (its teardown
+ * over), or throws after `timeoutMs`: the next measured session should not share the cores with this
+ * one's pod being stopped.
+ */
+export async function deleteSessionAndWait(
+  kube: KubeClient,
+  namespace: string,
+  session: string,
+  remove: () => Promise<unknown>,
+  timeoutMs: number,
+) {
+  const deadline = performance.now() + timeoutMs;
+  const sandboxes = await sessionSandboxes(kube, namespace, session);
+  await remove();
+  const podSelector = `${LABELS.sandbox} in (${sandboxes.join(",")})`;
+  for (;;) {
+    const left = await sessionSandboxes(kube, namespace, session);
+    const pods = sandboxes.length
+      ? (await kube.resource(PODS).list({ namespace, labelSelector: podSelector, timeoutMs: 30_000 })).items
+      : [];
+    if (left.length === 0 && pods.length === 0) return;
+    if (performance.now() > deadline)
+      throw new Error(`session ${session}: sandbox or pod still there after ${timeoutMs} ms`);
+    await Bun.sleep(50);
+  }
 }
 
 /** Waits until every replica of the pool is available (a warm pool at rest), or throws after `timeoutMs`. */

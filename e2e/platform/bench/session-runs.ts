@@ -4,7 +4,7 @@
  * existing session (gateway vs. korokd), one-shot and in a stateful context.
  */
 import type { KubeClient } from "../../../src/kube/kube-client";
-import { sessionPod, waitPoolFull } from "./platform-probe";
+import { deleteSessionAndWait, sessionPod, waitPoolFull } from "./platform-probe";
 import { type SandboxAccess, type SandboxTarget, timedRun } from "./sandbox-access";
 import type { SessionSteps, SessionTimeline } from "./session-timeline";
 
@@ -50,7 +50,7 @@ function relative(steps: SessionSteps, t0: number): CriticalSteps | undefined {
   return { sessionCreated: sessionCreated - t0, sandboxTaken: sandboxTaken - t0 };
 }
 
-/** One new session through the gateway, from a full warm pool, deleted again afterwards. */
+/** One new session through the gateway, from a full warm pool, deleted again (and gone) afterwards. */
 export async function newSessionViaGateway(
   where: Where,
   gw: Gateway,
@@ -69,7 +69,8 @@ export async function newSessionViaGateway(
   if (!text.includes('"stdout":"2\\n"')) throw new Error(`new session answered ${res.status}: ${text}`);
   await Bun.sleep(20); // the last watch events may trail the answer by a moment
   const steps = relative(timeline.steps(session), t0);
-  await fetch(`${gw.url}/api/sessions/${session}`, { method: "DELETE", headers: auth(gw) });
+  const remove = () => fetch(`${gw.url}/api/sessions/${session}`, { method: "DELETE", headers: auth(gw) });
+  await deleteSessionAndWait(where.kube, where.namespace, session, remove, 60_000);
   return { totalMs, ...(steps ? { steps } : {}) };
 }
 
@@ -87,7 +88,8 @@ export async function newSessionDirect(where: Where, access: SandboxAccess): Pro
   };
   const headers = bearer(access.token(target)); // minted outside the timed part, as the gateway pre-mints
   const korokdMs = await timedRun(`${target.url}/api/execute`, headers, RUN_BODY);
-  await access.agentcore.deleteSession("bench-direct", session.id, where.namespace, signal);
+  const remove = () => access.agentcore.deleteSession("bench-direct", session.id, where.namespace, signal);
+  await deleteSessionAndWait(where.kube, where.namespace, session.id, remove, 60_000);
   return { totalMs: rpcMs + korokdMs, rpcMs, korokdMs };
 }
 
