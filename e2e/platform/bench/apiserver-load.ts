@@ -37,11 +37,14 @@ export interface ApiserverLoad {
   readonly mutatingMeanMs: number;
   /** Mean wait in the APF queues per priority level, ms, with the number of requests. */
   readonly queueWait: [string, number, number][];
+  /** `VERB resource` → requests refused with 409 (a lost optimistic-concurrency race, or AlreadyExists). */
+  readonly conflicts: [string, number][];
 }
 
 export function apiserverLoad(before: MetricsScrape, after: MetricsScrape): ApiserverLoad {
   const delta = (k: string) => (after.get(k) ?? 0) - (before.get(k) ?? 0);
   const requests = new Map<string, number>();
+  const conflicts = new Map<string, number>();
   let mutating = 0;
   let durSum = 0;
   let durCount = 0;
@@ -54,6 +57,8 @@ export function apiserverLoad(before: MetricsScrape, after: MetricsScrape): Apis
     if (series.startsWith("apiserver_request_total{") && verb !== "WATCH") {
       requests.set(`${verb} ${what}`, (requests.get(`${verb} ${what}`) ?? 0) + delta(series));
       if (isMutating) mutating += delta(series);
+      if (label(series, "code") === "409")
+        conflicts.set(`${verb} ${what}`, (conflicts.get(`${verb} ${what}`) ?? 0) + delta(series));
     } else if (series.startsWith("apiserver_request_duration_seconds_sum{") && verb !== "WATCH") {
       const n = delta(series.replace("_sum{", "_count{"));
       const m = meanMs.get(`${verb} ${what}`) ?? [0, 0];
@@ -82,5 +87,6 @@ export function apiserverLoad(before: MetricsScrape, after: MetricsScrape): Apis
       .filter(([, [, n]]) => n > 0)
       .map(([level, [s, n]]): [string, number, number] => [level, (1000 * s) / n, n])
       .sort((a, b) => b[1] - a[1]),
+    conflicts: [...conflicts].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]),
   };
 }

@@ -9,6 +9,7 @@ import { apiserverLoad, scrapeApiserver } from "./apiserver-load";
 import { cpuDelta, cpuSnapshot } from "./cpu-usage";
 import { podsOf, reconcileTotals, scalePool, warmStarts } from "./platform-probe";
 import { podMemory, sum } from "./pod-memory";
+import { type ReadinessFlips, watchReadinessFlips } from "./readiness-flips";
 import { machineMemoryMiB, percentile, type Report } from "./report";
 import type { SessionTimeline } from "./session-timeline";
 import { newSessionBurst, warmPoolTo } from "./warm-burst";
@@ -107,7 +108,8 @@ async function diagnosed<T>(
       `top requests ${api.requests
         .slice(0, 10)
         .map(([k, n, ms]) => `${k} ${n}× ${ms.toFixed(0)} ms`)
-        .join(", ")}.`,
+        .join(", ")}; ` +
+      `refused with 409: ${api.conflicts.map(([k, n]) => `${k} ${n}×`).join(", ") || "none"}.`,
   );
   const recLine = [...rec]
     .map(([c, v]): [string, number, number] => {
@@ -128,6 +130,27 @@ async function diagnosed<T>(
 }
 
 export async function burstPhase(s: BurstSetup, report: Report): Promise<{ failures: number }> {
+  const flips = await watchReadinessFlips(s.kube, s.sandboxNamespace);
+  try {
+    return await measuredBurst(s, report, flips);
+  } finally {
+    await flips.stop();
+  }
+}
+
+function noteFlips(report: Report, window: string, flips: ReadinessFlips, since: number): void {
+  const { flips: n, pods } = flips.since(since);
+  report.note(
+    `${window}: running sandbox pods that lost readiness (probe failures): ${n} times, ${pods} pods.`,
+  );
+}
+
+async function measuredBurst(
+  s: BurstSetup,
+  report: Report,
+  flips: ReadinessFlips,
+): Promise<{ failures: number }> {
+  const warmStart = performance.now();
   const before = machineMemoryMiB();
   s.log(`growing the pool to ${s.size} (MemAvailable ${before.available.toFixed(0)} MiB)`);
   const warm = await diagnosed(s, report, "pool warm-up", () =>
@@ -147,6 +170,7 @@ export async function burstPhase(s: BurstSetup, report: Report): Promise<{ failu
   );
   const avail = machineMemoryMiB().available;
   const pss = mem.map((m) => m.pssMiB ?? 0);
+  noteFlips(report, "pool warm-up", flips, warmStart);
   report.row({
     measurement: `pool warm-up to ${s.size}`,
     value: `${warm.reached} warm in ${(warm.ms / 1000).toFixed(1)} s`,
@@ -183,6 +207,7 @@ export async function burstPhase(s: BurstSetup, report: Report): Promise<{ failu
     newSessionBurst(s.gatewayUrls, keys, s.body, s.requestTimeoutMs),
   );
   clearInterval(watch);
+  noteFlips(report, `burst of ${keys.length}`, flips, t0);
   const warm1 = await warmStarts(s.gatewayUrls);
   await scalePool(s.kube, s.sandboxNamespace, s.pool, 3); // no 200-pod refill behind the burst on a shared host
   report.series(
