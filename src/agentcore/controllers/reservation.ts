@@ -150,9 +150,20 @@ export type ReservedOutcome =
   /** The session holds it already (pre-adopted), e.g. taken by this call. */
   | { readonly held: Sandbox };
 
-/** How long after its creation a session's reservation may still be on its way (the PUT in flight). */
-export const RESERVATION_SETTLE_MS = 2_000;
-const RESERVATION_RECHECK_MS = 100;
+/**
+ * How long after its creation a session's reservation may still be on its way: the handler gives its PUT
+ * the answer window (waiting for a connection included), and the session's creationTimestamp has whole
+ * seconds, so an age read from it can be up to 1 s more than it is. Taking the sandbox any earlier races a
+ * PUT that is still in flight: in a 200-session burst, where writes queue for seconds, the leader's
+ * conditional write then beat ~60 reservations, each a wasted write and a session no longer answered from
+ * its reservation but after the whole chain of claim, adoption and status.
+ */
+export const RESERVATION_SETTLE_MS = RESERVATION_ANSWER_WINDOW_MS + 1_000;
+/**
+ * While a reservation settles: the sandbox's watch event wakes the session the moment the reservation
+ * lands; this recheck only notices one that can no longer land (the sandbox taken by another).
+ */
+const RESERVATION_RECHECK_MS = 500;
 
 /**
  * The leader's side of a reservation, before it creates the session's claim (see the header). The cache

@@ -311,6 +311,27 @@ describe("warm reservations", () => {
     for (const n of [first, second]) await sessions.delete(n, { namespace: ns });
   }, 120_000);
 
+  test("a reservation PUT that lands seconds after the session's POST is not raced: the session ends on that sandbox", async () => {
+    const [late] = await warmSandboxes(3, true);
+    if (!late) throw new Error("no warm sandbox");
+    const name = newSessionId("ci-");
+    const token = "late";
+    await sessions.create(
+      handlerSession(name, {
+        sandbox: late.metadata.name ?? "",
+        resourceVersion: late.metadata.resourceVersion ?? "",
+        token,
+      }),
+      { namespace: ns },
+    );
+    // A handler whose PUT waited for a connection in a burst: still inside its answer window.
+    await Bun.sleep(4_000);
+    // Succeeds only if nobody wrote the sandbox meanwhile (the PUT is conditional on the version read).
+    await reserveByHand(late, name, token, Date.now());
+    expect((await boundClaim(name)).status?.sandboxName).toBe(late.metadata.name ?? "");
+    await sessions.delete(name, { namespace: ns });
+  }, 120_000);
+
   test("creates on two replicas racing standalone claims never share a sandbox, and every one ends bound", async () => {
     await apply(pool(ns, "warm", 4));
     await warmSandboxes(4);
