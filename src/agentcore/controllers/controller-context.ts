@@ -16,6 +16,7 @@ import type { ClaimBindings } from "./claim-bindings";
 import type { EventRecorder } from "./event-recorder";
 import type { Expectations } from "./expectations";
 import type { ObjectCache } from "./object-cache";
+import type { OutdatedVersions } from "./outdated-versions";
 import type { AdoptionsInFlight } from "./warm-adoption";
 import type { WriteMemo } from "./write-memo";
 
@@ -62,6 +63,8 @@ export interface ControllerContext {
   readonly bindings: ClaimBindings;
   /** Adoption writes under way in this process (see warm-adoption.ts). */
   readonly adopting: AdoptionsInFlight;
+  /** Sandbox versions this process found taken (a take refused with Conflict) while the cache shows them. */
+  readonly outdated: OutdatedVersions;
   readonly events: EventRecorder;
   readonly log: Logger;
   /**

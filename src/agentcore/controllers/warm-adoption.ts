@@ -68,6 +68,7 @@ export function warmCandidates(
     const name = cached.metadata.name ?? "";
     if (ctx.adopting.sandboxes.has(`${ns}/${name}`)) continue;
     const raw = latestSandbox(ctx, ns, name);
+    if (ctx.outdated.isOutdated(sandboxKey(ns, name), raw?.metadata.resourceVersion)) continue;
     if (!raw || raw.spec?.claimRef || raw.metadata.deletionTimestamp || raw.status?.phase !== "Ready")
       continue;
     const owner = controllerOf(raw);
@@ -124,7 +125,11 @@ export async function takeSandbox(
     ctx.memo.remember(sandboxKey(ns, name), raw, taken);
     return taken;
   } catch (err) {
-    if (isConflict(err) || isNotFound(err)) return undefined;
+    if (isConflict(err) || isNotFound(err)) {
+      // Someone took (or deleted) it first: no other session of this process tries this version again.
+      ctx.outdated.mark(sandboxKey(ns, name), raw.metadata.resourceVersion ?? "");
+      return undefined;
+    }
     throw err;
   } finally {
     ctx.adopting.sandboxes.delete(`${ns}/${name}`);

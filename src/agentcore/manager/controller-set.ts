@@ -33,6 +33,7 @@ import type {
 } from "../controllers/controller-context";
 import { createEventRecorder } from "../controllers/event-recorder";
 import { createExpectations } from "../controllers/expectations";
+import { createOutdatedVersions } from "../controllers/outdated-versions";
 import { createSandboxReconciler } from "../controllers/sandbox";
 import { createSandboxClaimReconciler } from "../controllers/sandbox-claim";
 import { createSandboxPoolReconciler } from "../controllers/sandbox-pool";
@@ -127,6 +128,7 @@ export function createControllerSet(opts: ControllerSetOptions): ControllerSet {
     memo: createWriteMemo(clock),
     bindings: createClaimBindings(clock),
     adopting: createAdoptionsInFlight(),
+    outdated: createOutdatedVersions(clock),
     events: createEventRecorder({
       client,
       instance: opts.identity,

@@ -19,6 +19,7 @@ import type { Sandbox } from "../../api/sandbox";
 import type { Clock } from "../../kube/clock";
 import type { KubeClient } from "../../kube/kube-client";
 import { defaultCodeInterpreterTemplate } from "../controllers/code-interpreter";
+import { createOutdatedVersions } from "../controllers/outdated-versions";
 import { cachedTemplateHash } from "../controllers/pool-template";
 import { RESERVATION_ANSWER_WINDOW_MS, reservationAnnotation, reservedBy } from "../controllers/reservation";
 import { rfc3339 } from "../render/conditions";
@@ -72,8 +73,11 @@ export function createWarmReserver(deps: WarmReserverDeps): WarmReserver {
   const random = deps.random ?? Math.random;
   const tokenBytes = deps.tokenBytes ?? randomBytes;
   const defaultHash = cachedTemplateHash(defaultCodeInterpreterTemplate(deps.codeInterpreterImage));
-  /** Sandboxes this replica is reserving right now: its own concurrent creates pick others. */
-  const inFlight = new Set<string>();
+  /**
+   * Versions this replica picked: reserved by it now (or about to be), or refused because someone else
+   * changed them first. Its later creates pick others until its watch shows the sandbox's next version.
+   */
+  const picked = createOutdatedVersions(deps.clock);
 
   /** Where the controllers would take this session's sandbox from, as a `warm` index key. */
   function sourceOf(session: SessionObject): string | undefined {
@@ -93,12 +97,14 @@ export function createWarmReserver(deps: WarmReserverDeps): WarmReserver {
       const source = sourceOf(session);
       const ns = session.metadata.namespace ?? "";
       if (!source) return undefined;
-      const free = deps.sandboxes.warm(ns, source).filter((s) => !inFlight.has(`${ns}/${s.metadata.name}`));
+      const free = deps.sandboxes
+        .warm(ns, source)
+        .filter((s) => !picked.isOutdated(`${ns}/${s.metadata.name}`, s.metadata.resourceVersion));
       // Random, so that replicas picking from the same watch at the same moment rarely collide.
       const sandbox = free[Math.floor(random() * free.length)];
       const { name = "", resourceVersion = "" } = sandbox?.metadata ?? {};
       if (!sandbox || !name || !resourceVersion) return undefined;
-      inFlight.add(`${ns}/${name}`);
+      picked.mark(`${ns}/${name}`, resourceVersion);
       const token = Buffer.from(tokenBytes(8)).toString("hex");
       return {
         sandbox,
@@ -124,8 +130,6 @@ export function createWarmReserver(deps: WarmReserverDeps): WarmReserver {
           err: String(err),
         });
         return undefined;
-      } finally {
-        inFlight.delete(`${namespace}/${name}`);
       }
     },
     answerable(r) {
