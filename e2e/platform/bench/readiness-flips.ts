@@ -1,7 +1,8 @@
 /**
  * Pods of a namespace that lost readiness (Ready True → False) while still running, on the benchmark's
- * clock: a warm sandbox whose readiness probe timed out under load stops being answerable and costs a pod,
- * a sandbox and a session status write each way, so a burst that makes probes miss feeds on itself.
+ * clock. Watched because a warm sandbox whose readiness probe times out under load stops being answerable
+ * and costs a pod, a sandbox and a session status write each way: a burst that made probes miss would
+ * feed on itself.
  */
 import { createInformer } from "../../../src/kube/informer";
 import type { KubeClient } from "../../../src/kube/kube-client";

@@ -43,6 +43,18 @@ describe("outdated versions", () => {
     expect(versions.isOutdated("ns/new", "1")).toBe(true);
   });
 
+  test("a key marked again lasts from its latest mark, also when older marks expire around it", () => {
+    const { versions, advance } = fixture(1_000);
+    versions.mark("ns/a", "10");
+    versions.mark("ns/b", "10");
+    advance(600);
+    versions.mark("ns/a", "11");
+    advance(600);
+    versions.mark("ns/c", "10");
+    expect(versions.isOutdated("ns/b", "10")).toBe(false);
+    expect(versions.isOutdated("ns/a", "11")).toBe(true);
+  });
+
   test("an unknown version (no resourceVersion in the cache) is never outdated", () => {
     const { versions } = fixture();
     versions.mark("ns/a", "10");

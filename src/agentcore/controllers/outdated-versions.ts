@@ -18,11 +18,16 @@ export interface OutdatedVersions {
 export const OUTDATED_TTL_MS = 30_000;
 
 export function createOutdatedVersions(clock: Clock, ttlMs = OUTDATED_TTL_MS): OutdatedVersions {
+  // In marking order (a key marked again moves to the end), so the expired ones are always at the front.
   const marked = new Map<string, { readonly resourceVersion: string; readonly at: number }>();
   return {
     mark(key, resourceVersion) {
       const now = clock.monotonic();
-      for (const [k, e] of marked) if (now - e.at >= ttlMs) marked.delete(k);
+      for (const [k, e] of marked) {
+        if (now - e.at < ttlMs) break;
+        marked.delete(k);
+      }
+      marked.delete(key);
       marked.set(key, { resourceVersion, at: now });
     },
     isOutdated(key, resourceVersion) {
