@@ -108,9 +108,11 @@ def _serve():
             _signal.set_wakeup_fd(-1)
             _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
             # The program starts only once the zygote has reported the run to korokd: one that kills its
-            # parent at once must not take the report down with it. No report (the zygote died first):
-            # korokd has already failed the launch and nobody reads this run, so it does not start.
+            # parent at once must not take the report down with it. No go (the zygote died first): the
+            # run does not start. Nobody reads it if the report never went out; if the zygote died right
+            # after it, the run's stderr says why it did nothing.
             if os.read(go_r, 1) != b"g":
+                os.write(2, b"the python fork server stopped before this run started; run it again\n")
                 os._exit(1)
             os.close(go_r)
             prctl(4, 1, 0, 0, 0)
