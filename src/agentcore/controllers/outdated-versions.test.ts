@@ -5,7 +5,10 @@ import { createOutdatedVersions } from "./outdated-versions";
 function fixture(ttlMs = 1_000) {
   let now = 0;
   const clock = { now: () => now, monotonic: () => now, sleep: systemClock.sleep };
-  return { versions: createOutdatedVersions(clock, ttlMs), advance: (ms: number) => void (now += ms) };
+  const advance = (ms: number) => {
+    now += ms;
+  };
+  return { versions: createOutdatedVersions(clock, ttlMs), advance };
 }
 
 describe("outdated versions", () => {

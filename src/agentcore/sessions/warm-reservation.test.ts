@@ -72,6 +72,29 @@ async function warmSandboxes(n: number, exactly = false): Promise<Sandbox[]> {
   );
 }
 
+/**
+ * `n` warm sandboxes of a settled pool (see `warmSandboxes`) that kept their version for `quietMs`: a
+ * freshly Ready member may still get a late status write, which would move it on while the leader waits
+ * for a reservation to settle.
+ */
+async function quietSandboxes(n: number, quietMs = 3_000): Promise<Sandbox[]> {
+  return eventually(
+    `${n} warm sandboxes unchanged for ${quietMs} ms`,
+    async () => {
+      const before = await warmSandboxes(n, true);
+      await Bun.sleep(quietMs);
+      const after = await warmSandboxes(n, true);
+      const same = (s: Sandbox) =>
+        before.some(
+          (b) =>
+            b.metadata.name === s.metadata.name && b.metadata.resourceVersion === s.metadata.resourceVersion,
+        );
+      return after.every(same) ? after : undefined;
+    },
+    60_000,
+  );
+}
+
 async function boundClaim(name: string) {
   return eventually(
     `claim ${name} bound`,
@@ -288,7 +311,7 @@ describe("warm reservations", () => {
 
   test("a session whose reservation PUT never landed gets that very sandbox from the leader if it is unchanged, and any other if it changed", async () => {
     // A settled pool: the sandbox taken as "unchanged" must not change for reasons of the pool's own.
-    const [unchanged, changed] = await warmSandboxes(3, true);
+    const [unchanged, changed] = await quietSandboxes(3);
     // The handler died after its POST: the sandbox is still at the version it read.
     const first = newSessionId("ci-");
     await sessions.create(
@@ -299,20 +322,21 @@ describe("warm reservations", () => {
       }),
       { namespace: ns },
     );
-    // Its PUT lost a race (Conflict): the sandbox moved on from the version it read.
+    expect((await boundClaim(first)).status?.sandboxName).toBe(unchanged?.metadata.name ?? "");
+    // Its PUT lost a race (Conflict): the sandbox moved on from the version it read. Created only now: a
+    // session provisioned as if it had no reservation may pre-adopt any warm sandbox, that one included.
     const second = newSessionId("ci-");
     await sessions.create(
       handlerSession(second, { sandbox: changed?.metadata.name ?? "", resourceVersion: "1", token: "t2" }),
       { namespace: ns },
     );
-    expect((await boundClaim(first)).status?.sandboxName).toBe(unchanged?.metadata.name ?? "");
     const other = await boundClaim(second);
     expect(other.status?.sandboxName).toBeDefined();
     for (const n of [first, second]) await sessions.delete(n, { namespace: ns });
   }, 120_000);
 
   test("a reservation PUT that lands seconds after the session's POST is not raced: the session ends on that sandbox", async () => {
-    const [late] = await warmSandboxes(3, true);
+    const [late] = await quietSandboxes(3);
     if (!late) throw new Error("no warm sandbox");
     const name = newSessionId("ci-");
     const token = "late";
