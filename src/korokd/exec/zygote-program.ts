@@ -10,9 +10,8 @@
  *                    (payload `<id>`); `exit <pid> <code>\n` when reaped (128 + n for a signal, as a
  *                    shell reports it); `failed <id> <errno>\n` when fork() failed.
  *
- * A child starts the program only after the zygote has reported it (`forked`): a program that kills its
- * parent at once cannot take the report down with it, and a child whose zygote died before reporting it
- * exits without running anything (korokd has failed that launch; nobody would read the run).
+ * A child starts the program only after the zygote has reported it (`forked`) or died: a program that
+ * kills its parent at once cannot take the report down with it.
  *
  * The zygote only ever runs this file: no user code executes in it, so each child starts from the state
  * of a freshly booted `python3 -`. The child then undoes what the zygote did on top of a fresh boot:
@@ -107,13 +106,10 @@ def _serve():
             os.closerange(go_r + 1, max_fd)
             _signal.set_wakeup_fd(-1)
             _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
-            # The program starts only once the zygote has reported the run to korokd: one that kills its
-            # parent at once must not take the report down with it. No go (the zygote died first): the
-            # run does not start. Nobody reads it if the report never went out; if the zygote died right
-            # after it, the run's stderr says why it did nothing.
-            if os.read(go_r, 1) != b"g":
-                os.write(2, b"the python fork server stopped before this run started; run it again\n")
-                os._exit(1)
+            # The program starts only once the zygote has reported the run to korokd (the go byte), or
+            # died (end of file): a program that kills its parent at once cannot take the report down with
+            # it. A zygote killed from outside right after its report leaves the run to go on as before.
+            os.read(go_r, 1)
             os.close(go_r)
             prctl(4, 1, 0, 0, 0)
             # Straight into the run, leaving the zygote's frames be: unwinding them frees its objects,
