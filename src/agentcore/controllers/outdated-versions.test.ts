@@ -46,7 +46,7 @@ describe("outdated versions", () => {
     expect(versions.isOutdated("ns/new", "1")).toBe(true);
   });
 
-  test("a key marked again lasts from its latest mark, also when older marks expire around it", () => {
+  test("a key marked again lasts from its latest mark; an older mark of another key still expires", () => {
     const { versions, advance } = fixture(1_000);
     versions.mark("ns/a", "10");
     versions.mark("ns/b", "10");
