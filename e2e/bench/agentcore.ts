@@ -14,7 +14,7 @@
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import { RESERVATION } from "../../src/agentcore/controllers/reservation";
+import { RESERVATION } from "../../src/agentcore/controllers/reservation-annotation";
 import {
   adminClient,
   apply,

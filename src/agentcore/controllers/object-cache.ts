@@ -23,4 +23,6 @@ export const INDEX = {
   unbound: "unbound",
   /** Pools and AgentSessions: the referenced runtime, `<namespace>/<name>`. */
   runtime: "runtime",
+  /** Sessions: the sandbox their reservation names, `<namespace>/<sandbox>` (reservation-annotation.ts). */
+  reservation: "reservation",
 } as const;

@@ -24,13 +24,19 @@
  * session does not exist (checked at the apiserver), carries another token, or already holds another
  * sandbox. A recreated session of the same name never inherits it: the token differs.
  */
-import { GROUP } from "../../api/group";
 import { LABELS } from "../../api/reserved-keys";
 import { SANDBOX, type Sandbox } from "../../api/sandbox";
 import { SANDBOX_POOL } from "../../api/sandbox-pool";
 import { isNotFound } from "../../kube/kube-error";
 import { type ControllerContext, memoKey, type ReconcileResult } from "./controller-context";
 import { controllerOf } from "./owner-refs";
+import {
+  type Annotated,
+  RESERVATION,
+  RESERVATION_GRACE_MS,
+  reservationOf,
+  type SessionReservation,
+} from "./reservation-annotation";
 import {
   deleteSandboxes,
   latestSandbox,
@@ -40,49 +46,10 @@ import {
   takeSandbox,
 } from "./warm-adoption";
 
-export const RESERVATION = {
-  /** On a Sandbox: `<session kind>/<session name>/<token>`. */
-  reservedFor: `${GROUP}/reserved-for`,
-  /** On a Sandbox: when it was reserved (RFC 3339, the reserving replica's clock). */
-  reservedAt: `${GROUP}/reserved-at`,
-  /** On a session: `<sandbox name>/<resourceVersion as read>/<token>`. */
-  reservation: `${GROUP}/reservation`,
-} as const;
-
-/**
- * How long an unowned reservation is left alone before its session is checked: covers the session POST
- * still in flight (the handler answers from a reservation only within RESERVATION_ANSWER_WINDOW_MS).
- */
-export const RESERVATION_GRACE_MS = 15_000;
 /** A handler whose two writes took longer than this does not answer from the reservation. */
 export const RESERVATION_ANSWER_WINDOW_MS = 5_000;
 /** Attempts at taking a reserved sandbox whose resourceVersion keeps moving (status writes). */
 const TAKE_ATTEMPTS = 4;
-
-export interface SessionReservation {
-  readonly sandbox: string;
-  readonly resourceVersion: string;
-  readonly token: string;
-}
-
-interface Annotated {
-  readonly kind?: string | undefined;
-  readonly metadata: {
-    readonly name?: string | undefined;
-    readonly annotations?: Readonly<Record<string, string>> | undefined;
-  };
-}
-
-export function reservationOf(session: Annotated | undefined): SessionReservation | undefined {
-  const value = session?.metadata.annotations?.[RESERVATION.reservation];
-  const [sandbox, resourceVersion, token, ...rest] = (value ?? "").split("/");
-  if (!sandbox || !resourceVersion || !token || rest.length > 0) return undefined;
-  return { sandbox, resourceVersion, token };
-}
-
-export function reservationAnnotation(r: SessionReservation): Record<string, string> {
-  return { [RESERVATION.reservation]: `${r.sandbox}/${r.resourceVersion}/${r.token}` };
-}
 
 /** Whether `s` is an unowned, live reservation for this session (kind, name) and token. */
 export function isReservedFor(s: Sandbox | undefined, kind: string, name: string, token: string): boolean {

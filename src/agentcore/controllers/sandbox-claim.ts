@@ -38,7 +38,8 @@ import {
 import { INDEX } from "./object-cache";
 import { controllerOf, controllerRef } from "./owner-refs";
 import { parseCached, parsedOrUndefined } from "./parse-cached";
-import { isReservedFor, reservationOf, reservedForSession } from "./reservation";
+import { isReservedFor, reservedForSession } from "./reservation";
+import { reservationOf } from "./reservation-annotation";
 import { patchStatusIfChanged } from "./status-patch";
 import {
   claimedBy,

@@ -27,6 +27,7 @@ import { type ClaimSource, claimSource, provenance, requiredWaiting } from "./cl
 import { type ControllerContext, memoKey } from "./controller-context";
 import { INDEX } from "./object-cache";
 import { controllerOf, controllerRef } from "./owner-refs";
+import { RESERVATION_GRACE_MS, reservationOf } from "./reservation-annotation";
 
 /** Adoption writes under way in this process, so concurrent workers do not race each other needlessly. */
 export interface AdoptionsInFlight {
@@ -71,6 +72,7 @@ export function warmCandidates(
     if (ctx.outdated.isOutdated(sandboxKey(ns, name), raw?.metadata.resourceVersion)) continue;
     if (!raw || raw.spec?.claimRef || raw.metadata.deletionTimestamp || raw.status?.phase !== "Ready")
       continue;
+    if (awaitedByReservation(ctx, raw)) continue;
     const owner = controllerOf(raw);
     if (owner?.kind !== SANDBOX_POOL.kind) continue;
     const pool = ctx.caches.pools.get(ns, owner.name);
@@ -80,6 +82,28 @@ export function warmCandidates(
   return out.sort(
     (a, b) => Number(b.spec.templateHash === src.hash) - Number(a.spec.templateHash === src.hash),
   );
+}
+
+/**
+ * Whether a live session's reservation may still land on `s` as it is: the session's handler read exactly
+ * this version, so its conditional PUT may be in flight (reservation.ts). Taking the sandbox would make
+ * that PUT fail and leave that session to the whole chain of claim, adoption and status instead of its
+ * answer, and each such session falls back to pre-adopting another sandbox, perhaps someone else's in turn.
+ * The session's leader takes the sandbox for it once the reservation has settled; after the grace period
+ * a reservation holds nothing back any more, whatever became of its session.
+ */
+function awaitedByReservation(ctx: ControllerContext, s: Sandbox): boolean {
+  const key = `${s.metadata.namespace ?? ""}/${s.metadata.name ?? ""}`;
+  const sessions = [
+    ...ctx.caches.codeInterpreters.byIndex(INDEX.reservation, key),
+    ...ctx.caches.agentSessions.byIndex(INDEX.reservation, key),
+  ];
+  return sessions.some((session) => {
+    if (session.metadata.deletionTimestamp) return false;
+    if (reservationOf(session)?.resourceVersion !== s.metadata.resourceVersion) return false;
+    const age = ctx.clock.now() - (Date.parse(session.metadata.creationTimestamp ?? "") || 0);
+    return age < RESERVATION_GRACE_MS;
+  });
 }
 
 /** `raw` held by `claim`: claimRef set once, controller reference to the claim, its labels. */

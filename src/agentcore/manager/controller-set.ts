@@ -41,7 +41,14 @@ import { createAdoptionsInFlight } from "../controllers/warm-adoption";
 import { createWriteMemo } from "../controllers/write-memo";
 import type { Pod } from "../render/render-pod";
 import { type ControllerName, routeEvents } from "./event-routing";
-import { agentSessionIndexers, byController, claimIndexers, poolIndexers, sandboxIndexers } from "./indexers";
+import {
+  agentSessionIndexers,
+  byController,
+  claimIndexers,
+  codeInterpreterIndexers,
+  poolIndexers,
+  sandboxIndexers,
+} from "./indexers";
 import { createNamespacedInformers, type NamespacedInformers } from "./namespaced-informers";
 
 export interface ControllerSetOptions {
@@ -109,7 +116,10 @@ export function createControllerSet(opts: ControllerSetOptions): ControllerSet {
     sandboxes: createNamespacedInformers(api.sandboxes, { ...common, indexers: sandboxIndexers }),
     pools: createNamespacedInformers(api.pools, { ...common, indexers: poolIndexers }),
     claims: createNamespacedInformers(api.claims, { ...common, indexers: claimIndexers }),
-    codeInterpreters: createNamespacedInformers(api.codeInterpreters, common),
+    codeInterpreters: createNamespacedInformers(api.codeInterpreters, {
+      ...common,
+      indexers: codeInterpreterIndexers,
+    }),
     agentSessions: createNamespacedInformers(api.agentSessions, {
       ...common,
       indexers: agentSessionIndexers,

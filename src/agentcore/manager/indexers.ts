@@ -3,6 +3,7 @@
  * read only fields whose shape the apiserver guarantees (metadata) or that agentland itself writes.
  */
 import type { AgentSession } from "../../api/agent-session";
+import type { CodeInterpreter } from "../../api/code-interpreter";
 import type { Sandbox } from "../../api/sandbox";
 import type { SandboxClaim } from "../../api/sandbox-claim";
 import { SANDBOX_POOL, type SandboxPool } from "../../api/sandbox-pool";
@@ -10,6 +11,7 @@ import type { Indexer } from "../../kube/informer";
 import type { KubeObject } from "../../kube/kube-object";
 import { INDEX } from "../controllers/object-cache";
 import { controllerOf } from "../controllers/owner-refs";
+import { reservationOf } from "../controllers/reservation-annotation";
 
 export const byController: Indexer<KubeObject> = (o) => {
   const uid = o.metadata?.ownerReferences?.find((r) => r.controller === true)?.uid;
@@ -51,6 +53,17 @@ export const poolIndexers: Readonly<Record<string, Indexer<SandboxPool>>> = {
   [INDEX.runtime]: runtimeOf,
 };
 
+/** A session's reservation, filed under the sandbox it names (whether or not its PUT ever landed). */
+const reservationOfSession = (o: KubeObject) => {
+  const r = o.metadata ? reservationOf({ metadata: o.metadata }) : undefined;
+  return r ? [`${o.metadata?.namespace ?? ""}/${r.sandbox}`] : [];
+};
+
+export const codeInterpreterIndexers: Readonly<Record<string, Indexer<CodeInterpreter>>> = {
+  [INDEX.reservation]: reservationOfSession,
+};
+
 export const agentSessionIndexers: Readonly<Record<string, Indexer<AgentSession>>> = {
   [INDEX.runtime]: runtimeOf,
+  [INDEX.reservation]: reservationOfSession,
 };

@@ -35,7 +35,8 @@ import { createInformer, type Informer } from "../../kube/informer";
 import type { KubeClient } from "../../kube/kube-client";
 import type { Holder } from "../controllers/claim-bindings";
 import { controllerOf, isControlledBy } from "../controllers/owner-refs";
-import { isReservedFor, reservationOf, reservedSession } from "../controllers/reservation";
+import { isReservedFor, reservedSession } from "../controllers/reservation";
+import { reservationOf } from "../controllers/reservation-annotation";
 import { asReady, type Held } from "./session-as-ready";
 import { kindOfSessionId, type SessionObject } from "./session-kinds";
 

@@ -13,7 +13,8 @@ import { ANNOTATIONS, LABELS } from "../../api/reserved-keys";
 import { CODE_INTERPRETERS, SANDBOX_CLAIMS, SANDBOXES } from "../../api/resource-types";
 import type { Sandbox } from "../../api/sandbox";
 import { AgentCoreService, ProvisioningMode } from "../../gen/agentland/agentcore/v1/agentcore_pb";
-import { RESERVATION, reservationAnnotation, reservedBy } from "../controllers/reservation";
+import { reservedBy } from "../controllers/reservation";
+import { RESERVATION, reservationAnnotation } from "../controllers/reservation-annotation";
 import {
   adminClient,
   apply,
@@ -118,10 +119,13 @@ async function gone(what: string, probe: () => Promise<unknown>): Promise<void> 
   );
 }
 
-/** A CodeInterpreter as a handler writes it: principal, and the reservation it made (or meant to make). */
+/**
+ * A CodeInterpreter as a handler writes it: principal, and the reservation it made (or meant to make);
+ * without one, as a handler with reservations off writes it.
+ */
 function handlerSession(
   name: string,
-  reservation: { sandbox: string; resourceVersion: string; token: string },
+  reservation?: { sandbox: string; resourceVersion: string; token: string },
 ) {
   return {
     apiVersion: API_VERSION,
@@ -129,7 +133,10 @@ function handlerSession(
     metadata: {
       name,
       namespace: ns,
-      annotations: { [ANNOTATIONS.principal]: principalHash("ida"), ...reservationAnnotation(reservation) },
+      annotations: {
+        [ANNOTATIONS.principal]: principalHash("ida"),
+        ...(reservation ? reservationAnnotation(reservation) : {}),
+      },
     },
     spec: { provisioning: { mode: "PoolPreferred", poolRef: { name: "warm" } } },
   } as unknown as CodeInterpreter;
@@ -354,6 +361,32 @@ describe("warm reservations", () => {
     await reserveByHand(late, name, token, Date.now());
     expect((await boundClaim(name)).status?.sandboxName).toBe(late.metadata.name ?? "");
     await sessions.delete(name, { namespace: ns });
+  }, 120_000);
+
+  test("sessions without a reservation never take a warm sandbox another session's reservation may still land on; that session ends on it", async () => {
+    const [awaited] = await quietSandboxes(3);
+    const awaitedName = awaited?.metadata.name ?? "";
+    const name = newSessionId("ci-");
+    await sessions.create(
+      handlerSession(name, {
+        sandbox: awaitedName,
+        resourceVersion: awaited?.metadata.resourceVersion ?? "",
+        token: "a",
+      }),
+      { namespace: ns },
+    );
+    // Created while that reservation's PUT may still be in flight; between them they want every warm
+    // sandbox the pool has.
+    const others = [newSessionId("ci-"), newSessionId("ci-"), newSessionId("ci-")];
+    const created = await Promise.all(
+      others.map((other) => sessions.create(handlerSession(other), { namespace: ns })),
+    );
+    for (const other of others) expect((await boundClaim(other)).status?.sandboxName).not.toBe(awaitedName);
+    expect((await boundClaim(name)).status?.sandboxName).toBe(awaitedName);
+    const othersUids = created.map((c) => c.metadata.uid);
+    const takenByOthers = versions(awaitedName).filter((v) => othersUids.includes(controllerOf(v)?.uid));
+    expect(takenByOthers).toEqual([]);
+    for (const n of [name, ...others]) await sessions.delete(n, { namespace: ns });
   }, 120_000);
 
   test("creates on two replicas racing standalone claims never share a sandbox, and every one ends bound", async () => {

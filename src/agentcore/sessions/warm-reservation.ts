@@ -21,7 +21,8 @@ import type { KubeClient } from "../../kube/kube-client";
 import { defaultCodeInterpreterTemplate } from "../controllers/code-interpreter";
 import { createOutdatedVersions } from "../controllers/outdated-versions";
 import { cachedTemplateHash } from "../controllers/pool-template";
-import { RESERVATION_ANSWER_WINDOW_MS, reservationAnnotation, reservedBy } from "../controllers/reservation";
+import { RESERVATION_ANSWER_WINDOW_MS, reservedBy } from "../controllers/reservation";
+import { reservationAnnotation } from "../controllers/reservation-annotation";
 import { rfc3339 } from "../render/conditions";
 import type { SessionObject } from "./session-kinds";
 
