@@ -14,6 +14,10 @@ let platform: Platform;
 let gw = "";
 
 const auth = () => ({ authorization: `Bearer ${platform.apiKey}` });
+/** The fixture runtime's `sessionTimeout` (fixtures/echo-runtime.yaml). */
+const ECHO_IDLE_TIMEOUT_MS = 30_000;
+/** How long the busy session's request is held: well past that timeout and GC's 2 s. */
+const HOLD_MS = 40_000;
 
 async function run(body: Record<string, unknown>, headers: Record<string, string> = {}, base = gw) {
   const res = await fetch(`${base}/api/code-runner/run`, {
@@ -246,11 +250,21 @@ describe("security", () => {
 });
 
 describe("garbage collection", () => {
-  test("an idle agent session disappears with its claim, sandbox and pod", async () => {
-    const res = await fetch(`${gw}/api/agent-sessions/invocations/hello`, {
-      headers: { ...auth(), "x-agentland-runtime": "e2e-echo" },
+  test("an idle agent session disappears with its claim, sandbox and pod; one with a request in flight outlives its idle timeout", async () => {
+    const open = async () => {
+      const res = await fetch(`${gw}/api/agent-sessions/invocations/hello`, {
+        headers: { ...auth(), "x-agentland-runtime": "e2e-echo" },
+      });
+      expect(res.status).toBe(200);
+      return res.headers.get("x-agentland-session") ?? "";
+    };
+    const session = await open();
+    const busy = await open();
+    // The busy session's one request outlasts its 30 s idle timeout (the echo agent answers after HOLD_MS).
+    const busySince = Date.now();
+    const held = fetch(`${gw}/api/agent-sessions/invocations/hold?ms=${HOLD_MS}`, {
+      headers: { ...auth(), "x-agentland-session": busy },
     });
-    const session = res.headers.get("x-agentland-session") ?? "";
     const ags = JSON.parse(
       await platform.kubectl(["-n", SANDBOX_NS, "get", "agentsession", session, "-o", "json"]),
     ) as {
@@ -274,6 +288,13 @@ describe("garbage collection", () => {
       },
       90_000,
     );
+    // Past its own deadline (idle timeout plus GC's 2 s), the busy session is still there, and so is its request.
+    await Bun.sleep(Math.max(0, busySince + ECHO_IDLE_TIMEOUT_MS + 2_000 - Date.now()));
+    expect(await names("agentsessions")).toContain(busy);
+    const answer = await held;
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ held: HOLD_MS });
+    await fetch(`${gw}/api/sessions/${busy}`, { method: "DELETE", headers: auth() });
   });
 });
 
