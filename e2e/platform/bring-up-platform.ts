@@ -51,6 +51,9 @@ export interface BringUpOptions {
   readonly extraPrincipals?: readonly string[];
 }
 
+/** How long new API keys may take to reach gateways that were already running. */
+const KEY_PROPAGATION_TIMEOUT_MS = 120_000;
+
 /** Writes (or replaces) the gateway's API key Secret with one fresh key per principal. */
 export async function installApiKeys(
   kubectl: Platform["kubectl"],
@@ -144,5 +147,24 @@ export async function bringUpPlatform(
     .split(" ")
     .filter((ip) => ip !== "")
     .map((ip) => `http://${ip}:8080`);
+  await waitKeyAccepted(gatewayUrls, apiKey);
   return { gatewayUrls, apiKey, principal, extraKeys: keys, kubectl };
+}
+
+/**
+ * On a platform that was already up, the keys just written reach running gateways through the Secret
+ * volume's refresh and the gateway's poll of the file, some seconds later; until then they answer 401.
+ * The keys are one file, so a gateway accepting one of them has them all.
+ */
+async function waitKeyAccepted(gatewayUrls: readonly string[], apiKey: string): Promise<void> {
+  const deadline = Date.now() + KEY_PROPAGATION_TIMEOUT_MS;
+  for (const url of gatewayUrls) {
+    for (;;) {
+      const res = await fetch(`${url}/api/sessions`, { headers: { authorization: `Bearer ${apiKey}` } });
+      await res.body?.cancel();
+      if (res.status !== 401) break;
+      if (Date.now() > deadline) throw new Error(`the gateway at ${url} still refuses the new API key`);
+      await Bun.sleep(500);
+    }
+  }
 }
