@@ -34,7 +34,7 @@ import {
 import { watchSessionTimeline } from "../platform/bench/session-timeline";
 import { bringUpPlatform, SANDBOX_NS, SYSTEM_NS } from "../platform/bring-up-platform";
 
-const NEW_SESSIONS = 20;
+const NEW_SESSIONS = 40;
 const ONE_SHOT_RUNS = 60;
 const CONTEXT_RUNS = 200;
 const BURST = 200;
