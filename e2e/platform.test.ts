@@ -265,6 +265,8 @@ describe("garbage collection", () => {
     const held = fetch(`${gw}/api/agent-sessions/invocations/hold?ms=${HOLD_MS}`, {
       headers: { ...auth(), "x-agentland-session": busy },
     });
+    // Awaited at the end; a failure before then must fail the test there, not as an unhandled rejection.
+    held.catch(() => undefined);
     const ags = JSON.parse(
       await platform.kubectl(["-n", SANDBOX_NS, "get", "agentsession", session, "-o", "json"]),
     ) as {

@@ -383,8 +383,11 @@ describe("warm reservations", () => {
     );
     for (const other of others) expect((await boundClaim(other)).status?.sandboxName).not.toBe(awaitedName);
     expect((await boundClaim(name)).status?.sandboxName).toBe(awaitedName);
+    // Never held by another session, pre-adopted (controller: the session) or claimed (claimRef: its claim).
     const othersUids = created.map((c) => c.metadata.uid);
-    const takenByOthers = versions(awaitedName).filter((v) => othersUids.includes(controllerOf(v)?.uid));
+    const takenByOthers = versions(awaitedName).filter(
+      (v) => othersUids.includes(controllerOf(v)?.uid) || others.includes(v.spec.claimRef?.name ?? ""),
+    );
     expect(takenByOthers).toEqual([]);
     for (const n of [name, ...others]) await sessions.delete(n, { namespace: ns });
   }, 120_000);
