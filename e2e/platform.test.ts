@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { join } from "node:path";
+import { durationToMs } from "../src/api/schema/duration";
 import { testCluster } from "./harness/test-cluster";
 import { bringUpPlatform, type Platform, SANDBOX_NS, SYSTEM_NS } from "./platform/bring-up-platform";
 
@@ -14,10 +15,10 @@ let platform: Platform;
 let gw = "";
 
 const auth = () => ({ authorization: `Bearer ${platform.apiKey}` });
-/** The fixture runtime's `sessionTimeout` (fixtures/echo-runtime.yaml). */
-const ECHO_IDLE_TIMEOUT_MS = 30_000;
-/** How long the busy session's request is held: well past that timeout and GC's 2 s. */
+/** How long the busy GC test's request is held: past the fixture runtime's 30 s `sessionTimeout` and GC's 2 s. */
 const HOLD_MS = 40_000;
+/** GC deletes a session within this long after its deadline (issue #7). */
+const GC_SLACK_MS = 2_000;
 
 async function run(body: Record<string, unknown>, headers: Record<string, string> = {}, base = gw) {
   const res = await fetch(`${base}/api/code-runner/run`, {
@@ -260,13 +261,29 @@ describe("garbage collection", () => {
     };
     const session = await open();
     const busy = await open();
-    // The busy session's one request outlasts its 30 s idle timeout (the echo agent answers after HOLD_MS).
+    // The busy session's one request outlasts its idle timeout (the echo agent answers after HOLD_MS).
     const busySince = Date.now();
     const held = fetch(`${gw}/api/agent-sessions/invocations/hold?ms=${HOLD_MS}`, {
       headers: { ...auth(), "x-agentland-session": busy },
     });
     // Awaited at the end; a failure before then must fail the test there, not as an unhandled rejection.
     held.catch(() => undefined);
+    // The timeout GC applies is the session's own (copied from its runtime): the hold must outlast it, or
+    // this test would check nothing.
+    const busyTimeoutMs = durationToMs(
+      (
+        await platform.kubectl([
+          "-n",
+          SANDBOX_NS,
+          "get",
+          "agentsession",
+          busy,
+          "-o",
+          "jsonpath={.spec.sessionTimeout}",
+        ])
+      ).trim(),
+    );
+    expect(HOLD_MS).toBeGreaterThan(busyTimeoutMs + GC_SLACK_MS);
     const ags = JSON.parse(
       await platform.kubectl(["-n", SANDBOX_NS, "get", "agentsession", session, "-o", "json"]),
     ) as {
@@ -290,8 +307,8 @@ describe("garbage collection", () => {
       },
       90_000,
     );
-    // Past its own deadline (idle timeout plus GC's 2 s), the busy session is still there, and so is its request.
-    await Bun.sleep(Math.max(0, busySince + ECHO_IDLE_TIMEOUT_MS + 2_000 - Date.now()));
+    // Past its own deadline (idle timeout plus GC's slack), the busy session is still there, and so is its request.
+    await Bun.sleep(Math.max(0, busySince + busyTimeoutMs + GC_SLACK_MS - Date.now()));
     expect(await names("agentsessions")).toContain(busy);
     const answer = await held;
     expect(answer.status).toBe(200);
