@@ -217,3 +217,19 @@ test("200 calls at once keep at most maxInFlight on the wire, reusing that many 
     server.stop(true);
   }
 });
+
+test("an interactive call takes the next free connection slot ahead of normal calls queued before it", async () => {
+  const configMaps = createKubeClient(viaProxy, { maxInFlight: 1 }).resource(CONFIG_MAPS);
+  const collection = `/api/v1/namespaces/${ns}/configmaps`;
+  proxy.delay(100); // each call holds the only slot long enough for the others to queue behind it
+  try {
+    const mark = proxy.requests.length;
+    const normal = [0, 1, 2].map(() => configMaps.get("probe", { namespace: ns }));
+    const urgent = configMaps.list({ namespace: ns, priority: "interactive" });
+    await Promise.all([...normal, urgent]);
+    const order = proxy.requests.slice(mark).map((r) => r.path);
+    expect(order).toEqual([probePath(), collection, probePath(), probePath()]);
+  } finally {
+    proxy.delay(0);
+  }
+});

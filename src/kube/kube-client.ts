@@ -7,7 +7,7 @@
  */
 import { type BackoffPolicy, backoffDelay } from "./backoff";
 import { type Clock, systemClock } from "./clock";
-import { createConcurrencyGate } from "./concurrency-gate";
+import { createConcurrencyGate, type GatePriority } from "./concurrency-gate";
 import type { KubeConfig } from "./kube-config";
 import { KubeError, kubeErrorFromStatus } from "./kube-error";
 import { createRateLimiter, type RateLimiter, type RateLimitStats } from "./rate-limiter";
@@ -24,6 +24,8 @@ export interface KubeClientOptions {
    * a handshake's CPU on both sides. 200 at once, five times over, opened 689 connections instead of 74.
    */
   readonly maxInFlight?: number;
+  /** Of those, how many normal requests may be on the wire while interactive ones are (default 8). */
+  readonly normalInFlightWhileInteractive?: number;
   /** Default deadline of one call including its retries (default 30 s). */
   readonly timeoutMs?: number;
   /** Retries of a read after transient failures, and of any call after 429 (default 5). */
@@ -38,6 +40,11 @@ export interface CallOptions {
   readonly signal?: AbortSignal | undefined;
   /** Overrides the client's default deadline for this call. */
   readonly timeoutMs?: number | undefined;
+  /**
+   * `interactive` for a request someone is waiting for (a session create's writes): it takes the next free
+   * connection slot, and holds the controllers' own requests to a small share of the slots meanwhile.
+   */
+  readonly priority?: GatePriority | undefined;
 }
 
 export type Query = Readonly<Record<string, string | number | boolean | undefined>>;
@@ -74,7 +81,9 @@ export function createKubeClient(config: KubeConfig, opts: KubeClientOptions = {
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? Math.random;
   const limiter: RateLimiter = createRateLimiter({ qps: opts.qps ?? 50, burst: opts.burst ?? 100, clock });
-  const wire = createConcurrencyGate(opts.maxInFlight ?? 64);
+  const wire = createConcurrencyGate(opts.maxInFlight ?? 64, {
+    normalWhileInteractive: opts.normalInFlightWhileInteractive ?? 8,
+  });
   const defaultTimeout = opts.timeoutMs ?? 30_000;
   const maxRetries = opts.maxRetries ?? 5;
   const backoff = opts.retryBackoff ?? DEFAULT_BACKOFF;
@@ -118,7 +127,7 @@ export function createKubeClient(config: KubeConfig, opts: KubeClientOptions = {
       let release: (() => void) | undefined;
       try {
         await limiter.take(signal);
-        release = await wire.acquire(signal);
+        release = await wire.acquire(signal, req.priority);
         const res = await send(req, signal);
         // The slot is held until the body is read: only then does the connection go back to the pool.
         if (res.ok) return await readJson<T>(res, what, req.signal, deadline);

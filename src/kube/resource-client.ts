@@ -145,6 +145,7 @@ export function createResourceClient<T extends object>(
   const call = (o: CallOptions | undefined) => ({
     ...(o?.signal ? { signal: o.signal } : {}),
     ...(o?.timeoutMs === undefined ? {} : { timeoutMs: o.timeoutMs }),
+    ...(o?.priority ? { priority: o.priority } : {}),
   });
   const writeQuery = (o: WriteOptions | undefined): Query => ({
     fieldManager: o?.fieldManager,

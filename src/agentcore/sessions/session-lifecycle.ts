@@ -68,11 +68,16 @@ export async function createSession(deps: SessionLifecycleDeps, req: CreateReque
       } as SessionObject)
     : plain;
   const resource = deps.client.resource(req.kind.resource);
-  // The reservation in parallel with the POST: a warm create is then one round of writes, not two.
+  // The reservation in parallel with the POST: a warm create is then one round of writes, not two. Both
+  // are `interactive`: in a burst, the controllers' follow-up writes wait behind the creates' answers.
   const reserving = reservation && deps.reserver?.reserve(reservation, object, req.signal);
   let created: SessionObject;
   try {
-    created = await resource.create(object, { namespace: req.namespace, signal: req.signal });
+    created = await resource.create(object, {
+      namespace: req.namespace,
+      signal: req.signal,
+      priority: "interactive",
+    });
   } catch (err) {
     await deps.reserver?.release(await reserving);
     if (isInvalid(err))

@@ -124,7 +124,7 @@ export function createWarmReserver(deps: WarmReserverDeps): WarmReserver {
         rfc3339(deps.clock.now()),
       );
       try {
-        return { sandbox: await api.update(next, { namespace, signal }), sentAt };
+        return { sandbox: await api.update(next, { namespace, signal, priority: "interactive" }), sentAt };
       } catch (err) {
         deps.log("reservation not accepted; the create waits for the leader", {
           sandbox: name,
