@@ -15,10 +15,14 @@
  *     longer than `maxMs` in all, so a steady stream of sessions cannot keep a pool empty. A trickle of
  *     single claims is no burst: its sandbox is replaced at once.
  * Claims that find no Ready member (PoolRequired on an exhausted pool) never wait: with no Ready member
- * there is nothing to defer for, and they need the refill.
+ * there is nothing to defer for, and they need the refill. A claim whose session already holds its sandbox
+ * (reserved when the session was created, or pre-adopted) is not waiting for a member at all: in a burst
+ * the sessions' own writes go first and their claims follow seconds later, and counting those claims
+ * as waiting would start the refill the moment the last member was reserved.
  */
 import { SANDBOX_CLAIM, sandboxClaimKind } from "../../api/sandbox-claim";
 import type { SandboxPool } from "../../api/sandbox-pool";
+import { heldForClaim } from "./claim-session";
 import { boundByThisProcess } from "./claim-source";
 import { type ControllerContext, memoKey } from "./controller-context";
 import { INDEX } from "./object-cache";
@@ -117,6 +121,8 @@ export function createRefillDeferral(
       const claim = parsedOrUndefined(sandboxClaimKind, raw);
       if (!claim || claim.metadata.deletionTimestamp || claim.status?.sandboxName) continue;
       if (boundByThisProcess(ctx, claim)) continue;
+      // Its session reserved or pre-adopted a sandbox for it: it completes that binding, takes no member.
+      if (heldForClaim(ctx, claim).length > 0) continue;
       const template = claim.spec.sandboxTemplate;
       const mine = template
         ? cachedTemplateHash(template) === hash

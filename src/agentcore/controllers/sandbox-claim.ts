@@ -27,6 +27,7 @@ import { SANDBOX_CLAIM, type SandboxClaim, sandboxClaimKind } from "../../api/sa
 import { isAlreadyExists, isNotFound } from "../../kube/kube-error";
 import { computeClaimStatus, type Unbound } from "../render/claim-status";
 import { rfc3339 } from "../render/conditions";
+import { claimSession, claimSessionUid, heldForClaim } from "./claim-session";
 import { type ClaimSource, claimSource, provenance, rank, requiredWaiting } from "./claim-source";
 import {
   type ControllerContext,
@@ -38,7 +39,7 @@ import {
 import { INDEX } from "./object-cache";
 import { controllerOf, controllerRef } from "./owner-refs";
 import { parseCached, parsedOrUndefined } from "./parse-cached";
-import { isReservedFor, reservedForSession } from "./reservation";
+import { isReservedFor } from "./reservation";
 import { reservationOf } from "./reservation-annotation";
 import { patchStatusIfChanged } from "./status-patch";
 import {
@@ -46,21 +47,12 @@ import {
   deleteSandboxes,
   isPreAdoptedBy,
   latestSandbox,
-  preAdoptedFor,
   takeSandbox,
   warmCandidates,
 } from "./warm-adoption";
 
 /** How soon a claim looks again while its session's pre-adoption is decided or its sandbox went away. */
 const PRE_ADOPTION_WAIT_MS = 1_000;
-
-/** The uid of the session controlling this claim, or "" for a standalone claim. */
-function sessionUid(claim: SandboxClaim): string {
-  const owner = controllerOf(claim);
-  return owner && (owner.kind === CODE_INTERPRETER.kind || owner.kind === AGENT_SESSION.kind)
-    ? owner.uid
-    : "";
-}
 
 export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler {
   const sandboxKey = (ns: string, name: string) => memoKey(SANDBOX.kind, ns, name);
@@ -83,8 +75,7 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
       const sbx = parsedOrUndefined(sandboxKind, latestSandbox(ctx, ns, name));
       if (sbx && sbx.spec.claimRef?.uid === uid && !sbx.metadata.deletionTimestamp) out.push(sbx);
     }
-    const reserved = reservedForSession(ctx, ns, controllerOf(claim)?.kind ?? "", sessionOf(claim));
-    for (const raw of [...preAdoptedFor(ctx, ns, sessionUid(claim)), ...(reserved ? [reserved] : [])]) {
+    for (const raw of heldForClaim(ctx, claim)) {
       const sbx = parsedOrUndefined(sandboxKind, raw);
       if (sbx && !out.some((o) => o.metadata.uid === sbx.metadata.uid)) out.push(sbx);
     }
@@ -169,7 +160,7 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
     const uid = claim.metadata.uid ?? "";
     // Its session is taking a warm sandbox for it right now; the provisioner kicks this claim once that
     // write is decided (the requeue only covers a lost kick).
-    if (ctx.adopting.sessions.has(sessionUid(claim))) return { requeueAfterMs: PRE_ADOPTION_WAIT_MS };
+    if (ctx.adopting.sessions.has(claimSessionUid(claim))) return { requeueAfterMs: PRE_ADOPTION_WAIT_MS };
     // A claim written just as its session was deleted: the garbage collector removes it; a sandbox taken
     // for it now would only go the same way.
     if (sessionGone(claim)) return undefined;
@@ -244,37 +235,22 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
         if (isNotFound(err)) return undefined;
         throw err;
       });
-      const session = sessionOf(claim);
+      const session = claimSession(ctx, claim);
       const r = reservationOf(session);
       const reservedForIt =
         r !== undefined &&
         isReservedFor(fresh, controllerOf(claim)?.kind ?? "", claim.metadata.name ?? "", r.token);
-      raw = isPreAdoptedBy(fresh, sessionUid(claim)) || reservedForIt ? fresh : undefined;
+      raw = isPreAdoptedBy(fresh, claimSessionUid(claim)) || reservedForIt ? fresh : undefined;
     }
     if (raw) throw new Error(`sandbox ${namespace}/${name} kept changing while its binding was completed`);
     return undefined;
-  }
-
-  /** The claim's controlling session as this process knows it (its uid matching the owner reference). */
-  function sessionOf(claim: SandboxClaim) {
-    const owner = controllerOf(claim);
-    const ns = claim.metadata.namespace ?? "";
-    const cache =
-      owner?.kind === CODE_INTERPRETER.kind
-        ? ctx.caches.codeInterpreters
-        : owner?.kind === AGENT_SESSION.kind
-          ? ctx.caches.agentSessions
-          : undefined;
-    if (!owner || !cache) return undefined;
-    const session = ctx.memo.latest(memoKey(owner.kind, ns, owner.name), cache.get(ns, owner.name));
-    return session?.metadata.uid === owner.uid ? session : undefined;
   }
 
   /** The claim's controlling session is no longer there (as this process knows it) or is being deleted. */
   function sessionGone(claim: SandboxClaim): boolean {
     const owner = controllerOf(claim);
     if (!owner || (owner.kind !== CODE_INTERPRETER.kind && owner.kind !== AGENT_SESSION.kind)) return false;
-    const session = sessionOf(claim);
+    const session = claimSession(ctx, claim);
     return !session || session.metadata.deletionTimestamp !== undefined;
   }
 

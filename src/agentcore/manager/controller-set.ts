@@ -70,8 +70,11 @@ export interface ControllerSetOptions {
 export interface ControllerSet {
   readonly context: ControllerContext;
   readonly reconcilers: Readonly<Record<ControllerName, Reconciler>>;
-  /** Starts the informers, waits for their first lists, then starts the workers. */
-  start(signal?: AbortSignal): Promise<void>;
+  /**
+   * Starts the informers, waits for their first lists, then starts the workers (unless `reconcile` is
+   * false: then the caches fill and follow the cluster, and nothing acts on them).
+   */
+  start(signal?: AbortSignal, opts?: { readonly reconcile?: boolean }): Promise<void>;
   /** Stops the workers (in-flight reconciles get `deadlineMs`), then the informers. */
   stop(deadlineMs?: number): Promise<void>;
 }
@@ -208,9 +211,10 @@ export function createControllerSet(opts: ControllerSetOptions): ControllerSet {
   return {
     context,
     reconcilers,
-    async start(signal) {
+    async start(signal, { reconcile = true } = {}) {
       for (const i of all) i.start();
       await Promise.all(all.map((i) => i.waitForSync(signal)));
+      if (!reconcile) return;
       for (const q of Object.values(queues)) q.start();
       log.info("controllers started", { namespaces: opts.namespaces });
     },

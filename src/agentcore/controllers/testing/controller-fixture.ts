@@ -107,6 +107,8 @@ export interface StartOptions {
   readonly logLevel?: LogLevel;
   /** Reconcile every cached object this often (default: the manager's). */
   readonly resyncMs?: number;
+  /** false: fill the caches and run no controller (a test then asks the context itself). */
+  readonly reconcile?: boolean;
 }
 
 export async function startControllers(ns: string, opts: StartOptions = {}): Promise<RunningControllers> {
@@ -131,7 +133,7 @@ export async function startControllers(ns: string, opts: StartOptions = {}): Pro
     log: createLogger("controllers-test", opts.logLevel ?? "error"),
     ...(opts.resyncMs ? { resyncMs: opts.resyncMs } : {}),
   });
-  await set.start();
+  await set.start(undefined, { reconcile: opts.reconcile ?? true });
   return {
     set,
     ...(proxy ? { proxy } : {}),
