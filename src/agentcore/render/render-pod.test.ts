@@ -104,6 +104,16 @@ describe("renderSandboxPod", () => {
   test("readiness is probed on the sandbox port: HTTP on readinessPath, else TCP", () => {
     expect(container(templates[0] ?? {}).readinessProbe?.httpGet?.path).toBe("/health");
     expect(container(templates[1] ?? {}).readinessProbe?.tcpSocket?.port).toBe("sandbox");
+    // The same check starts every second until it first passes, then runs every 5 s.
+    for (const t of templates.slice(0, 2)) {
+      const c = container(t ?? {});
+      const { periodSeconds: _s, failureThreshold: startupFailures, ...startup } = c.startupProbe ?? {};
+      const { periodSeconds: _r, failureThreshold: _f, ...readiness } = c.readinessProbe ?? {};
+      expect(startup).toEqual(readiness);
+      expect(c.startupProbe?.periodSeconds).toBe(1);
+      expect((startupFailures ?? 0) * (c.startupProbe?.periodSeconds ?? 0)).toBe(300);
+      expect(c.readinessProbe?.periodSeconds).toBe(5);
+    }
     expect(container(templates[1] ?? {}).ports).toEqual([
       { name: "sandbox", containerPort: 8080, protocol: "TCP" },
     ]);
