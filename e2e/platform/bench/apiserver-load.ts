@@ -90,3 +90,28 @@ export function apiserverLoad(before: MetricsScrape, after: MetricsScrape): Apis
     conflicts: [...conflicts].filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]),
   };
 }
+
+/**
+ * Waits until the apiserver serves at most `maxWritesPerSecond` writes over `windowMs` (the background of
+ * leases and events), or `timeoutMs` passes. A pool reported warm can still have the node's pod status
+ * writes of its last minute queued behind it; a burst fired into that backlog measures the backlog.
+ * Returns how long it waited and whether the apiserver became quiet.
+ */
+export async function untilApiserverQuiet(
+  kube: KubeClient,
+  opts: { maxWritesPerSecond: number; windowMs: number; timeoutMs: number },
+): Promise<{ waitedMs: number; quiet: boolean; lastRate: number }> {
+  const t0 = performance.now();
+  let before = await scrapeApiserver(kube);
+  let lastRate = Number.POSITIVE_INFINITY;
+  while (performance.now() - t0 < opts.timeoutMs) {
+    const from = performance.now();
+    await Bun.sleep(opts.windowMs);
+    const after = await scrapeApiserver(kube);
+    lastRate = apiserverLoad(before, after).mutating / ((performance.now() - from) / 1000);
+    before = after;
+    if (lastRate <= opts.maxWritesPerSecond)
+      return { waitedMs: performance.now() - t0, quiet: true, lastRate };
+  }
+  return { waitedMs: performance.now() - t0, quiet: false, lastRate };
+}

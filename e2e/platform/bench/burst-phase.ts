@@ -5,7 +5,7 @@
  * took — during the warm-up and during the burst — so a missed goal names its hop.
  */
 import type { KubeClient } from "../../../src/kube/kube-client";
-import { apiserverLoad, scrapeApiserver } from "./apiserver-load";
+import { apiserverLoad, scrapeApiserver, untilApiserverQuiet } from "./apiserver-load";
 import { cpuDelta, cpuSnapshot } from "./cpu-usage";
 import { podsOf, reconcileTotals, scalePool, warmStarts } from "./platform-probe";
 import { podMemory, sum } from "./pod-memory";
@@ -13,6 +13,9 @@ import { type ReadinessFlips, watchReadinessFlips } from "./readiness-flips";
 import { machineMemoryMiB, percentile, type Report } from "./report";
 import type { SessionTimeline } from "./session-timeline";
 import { newSessionBurst, warmPoolTo } from "./warm-burst";
+
+/** The idle platform's own writes (leases, events) run at ~1/s; the warm-up's backlog at 20-50/s. */
+const QUIET_WRITES_PER_SECOND = 3;
 
 export interface BurstSetup {
   readonly kube: KubeClient;
@@ -195,6 +198,19 @@ async function measuredBurst(
   report.metric("korokd_pod_pss_p50", percentile(pss, 50), "MiB");
   report.metric("korokd_pods_pss_total", sum(pss), "MiB");
   report.metric("mem_available_at_warm_pool", avail, "MiB");
+  // The warm-up's last pod status writes drain first: the burst measures the sessions, not that backlog.
+  const settled = await untilApiserverQuiet(s.kube, {
+    maxWritesPerSecond: QUIET_WRITES_PER_SECOND,
+    windowMs: 2_000,
+    timeoutMs: 90_000,
+  });
+  report.row({
+    measurement: "apiserver quiet after the warm-up (before the burst)",
+    value: `${settled.quiet ? "after" : "not quiet after"} ${(settled.waitedMs / 1000).toFixed(1)} s`,
+    baseline: `${settled.lastRate.toFixed(1)} writes/s over the last 2 s`,
+    goal: `≤ ${QUIET_WRITES_PER_SECOND} writes/s`,
+  });
+  report.metric("settle_after_warm_up_ms", settled.waitedMs, "ms");
 
   const keys = s.keys.slice(0, warm.reached);
   let lowest = machineMemoryMiB().available;
