@@ -18,7 +18,7 @@ export const RESERVATION = {
  * How long an unowned reservation is left alone before its session is checked: covers the session POST
  * still in flight (the handler answers from a reservation only within its answer window, reservation.ts).
  */
-export const RESERVATION_GRACE_MS = 15_000;
+export const RESERVATION_GRACE_MS = 20_000;
 
 export interface SessionReservation {
   readonly sandbox: string;
