@@ -24,8 +24,6 @@ export interface KubeClientOptions {
    * a handshake's CPU on both sides. 200 at once, five times over, opened 689 connections instead of 74.
    */
   readonly maxInFlight?: number;
-  /** Of those, how many normal requests may be on the wire while interactive ones are (default 8). */
-  readonly normalInFlightWhileInteractive?: number;
   /** Default deadline of one call including its retries (default 30 s). */
   readonly timeoutMs?: number;
   /** Retries of a read after transient failures, and of any call after 429 (default 5). */
@@ -81,9 +79,8 @@ export function createKubeClient(config: KubeConfig, opts: KubeClientOptions = {
   const clock = opts.clock ?? systemClock;
   const random = opts.random ?? Math.random;
   const limiter: RateLimiter = createRateLimiter({ qps: opts.qps ?? 50, burst: opts.burst ?? 100, clock });
-  const wire = createConcurrencyGate(opts.maxInFlight ?? 64, {
-    normalWhileInteractive: opts.normalInFlightWhileInteractive ?? 8,
-  });
+  // While interactive requests hold or wait for slots, normal ones keep an eighth of them (8 of 64).
+  const wire = createConcurrencyGate(opts.maxInFlight ?? 64);
   const defaultTimeout = opts.timeoutMs ?? 30_000;
   const maxRetries = opts.maxRetries ?? 5;
   const backoff = opts.retryBackoff ?? DEFAULT_BACKOFF;
