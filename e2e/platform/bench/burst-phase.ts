@@ -16,6 +16,7 @@ import { newSessionBurst, warmPoolTo } from "./warm-burst";
 
 /** The idle platform's own writes (leases, events) run at ~1/s; the warm-up's backlog at 20-50/s. */
 const QUIET_WRITES_PER_SECOND = 3;
+const QUIET_WINDOW_MS = 2_000;
 
 export interface BurstSetup {
   readonly kube: KubeClient;
@@ -201,13 +202,13 @@ async function measuredBurst(
   // The warm-up's last pod status writes drain first: the burst measures the sessions, not that backlog.
   const settled = await untilApiserverQuiet(s.kube, {
     maxWritesPerSecond: QUIET_WRITES_PER_SECOND,
-    windowMs: 2_000,
+    windowMs: QUIET_WINDOW_MS,
     timeoutMs: 90_000,
   });
   report.row({
     measurement: "apiserver quiet after the warm-up (before the burst)",
     value: `${settled.quiet ? "after" : "not quiet after"} ${(settled.waitedMs / 1000).toFixed(1)} s`,
-    baseline: `${settled.lastRate.toFixed(1)} writes/s over the last 2 s`,
+    baseline: `${settled.lastRate.toFixed(1)} writes/s over the last ${QUIET_WINDOW_MS / 1000} s`,
     goal: `≤ ${QUIET_WRITES_PER_SECOND} writes/s`,
   });
   report.metric("settle_after_warm_up_ms", settled.waitedMs, "ms");

@@ -121,13 +121,12 @@ export function createRefillDeferral(
       const claim = parsedOrUndefined(sandboxClaimKind, raw);
       if (!claim || claim.metadata.deletionTimestamp || claim.status?.sandboxName) continue;
       if (boundByThisProcess(ctx, claim)) continue;
-      // Its session reserved or pre-adopted a sandbox for it: it completes that binding, takes no member.
-      if (heldForClaim(ctx, claim).length > 0) continue;
       const template = claim.spec.sandboxTemplate;
       const mine = template
         ? cachedTemplateHash(template) === hash
         : claim.spec.poolRef?.name === pool.metadata.name;
-      if (mine) return true;
+      // One whose session reserved or pre-adopted a sandbox for it completes that binding, takes no member.
+      if (mine && heldForClaim(ctx, claim).length === 0) return true;
     }
     return false;
   }

@@ -84,27 +84,15 @@ describe("refill deferral: claims that wait for a pool member", () => {
       } as unknown as CodeInterpreter,
       { namespace: ns },
     );
-    const owned = (name: string, owner?: CodeInterpreter) =>
-      ({
-        ...claim(ns, name, { poolRef: { name: "warm" } }),
-        metadata: {
-          name,
-          namespace: ns,
-          ...(owner
-            ? {
-                ownerReferences: [
-                  {
-                    apiVersion: API,
-                    kind: "CodeInterpreter",
-                    name: owner.metadata.name,
-                    uid: owner.metadata.uid,
-                    controller: true,
-                  },
-                ],
-              }
-            : {}),
-        },
-      }) as unknown as SandboxClaim;
+    const owned = (name: string, owner?: CodeInterpreter) => {
+      const c = claim(ns, name, { poolRef: { name: "warm" } });
+      const { name: ownerName, uid } = owner?.metadata ?? {};
+      const ref = { apiVersion: API, kind: "CodeInterpreter", name: ownerName, uid, controller: true };
+      return {
+        ...c,
+        metadata: { ...c.metadata, ...(owner ? { ownerReferences: [ref] } : {}) },
+      } as unknown as SandboxClaim;
+    };
     const claims = client.resource(SANDBOX_CLAIMS);
     await claims.create(owned("holder", session), { namespace: ns });
     await claims.create(owned("lone"), { namespace: ns });

@@ -124,12 +124,14 @@ export type ReservedOutcome =
   | { readonly held: Sandbox };
 
 /**
- * How long after its creation a session's reservation may still be on its way: the handler gives its PUT
- * the answer window (waiting for a connection included), and the session's creationTimestamp has whole
- * seconds, so an age read from it can be up to 1 s more than it is. Taking the sandbox any earlier races a
- * PUT that is still in flight: in a 200-session burst, where writes queue for seconds, the leader's
- * conditional write then beat ~60 reservations, each a wasted write and a session no longer answered from
- * its reservation but after the whole chain of claim, adoption and status.
+ * How long after its creation a session's reservation is waited for: the handler answers from its PUT only
+ * if that landed within the answer window (waiting for a connection included), and the session's
+ * creationTimestamp has whole seconds, so an age read from it can be up to 1 s more than it is. A PUT that
+ * lands later still races the leader's write for the same version, and either gives the session that
+ * sandbox (see the header). Taking the sandbox any earlier races a PUT that is still in flight: in a
+ * 200-session burst, where writes queue for seconds, the leader's conditional write then beat ~60
+ * reservations, each a wasted write and a session no longer answered from its reservation but after the
+ * whole chain of claim, adoption and status.
  */
 export const RESERVATION_SETTLE_MS = RESERVATION_ANSWER_WINDOW_MS + 1_000;
 /**

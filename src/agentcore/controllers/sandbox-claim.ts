@@ -248,8 +248,7 @@ export function createSandboxClaimReconciler(ctx: ControllerContext): Reconciler
 
   /** The claim's controlling session is no longer there (as this process knows it) or is being deleted. */
   function sessionGone(claim: SandboxClaim): boolean {
-    const owner = controllerOf(claim);
-    if (!owner || (owner.kind !== CODE_INTERPRETER.kind && owner.kind !== AGENT_SESSION.kind)) return false;
+    if (!claimSessionUid(claim)) return false; // a standalone claim
     const session = claimSession(ctx, claim);
     return !session || session.metadata.deletionTimestamp !== undefined;
   }
