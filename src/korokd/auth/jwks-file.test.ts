@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair } from "jose";
 import { silentLogger } from "../../log/logger";
@@ -109,7 +109,42 @@ describe("JWKS from a ConfigMap mount", () => {
     expect(jwks.kids()).toEqual(["next"]);
     jwks.stop();
   });
+
+  test("a file rewritten in place with the same size is picked up, fresh or long settled", async () => {
+    const dir = tempDir("korokd-inplace-");
+    const path = join(dir, "jwks.json");
+    const [one, two, six] = await Promise.all(["one", "two", "six"].map((kid) => createSigningKey(kid)));
+    // In place (same inode), not through a renamed temp file as writeJwks does.
+    const rewrite = (key: SigningKey | undefined) =>
+      writeFileSync(path, JSON.stringify({ keys: [(key as SigningKey).publicJwk] }));
+    rewrite(one);
+    const inode = statSync(path).ino;
+    const size = statSync(path).size;
+    const jwks = createJwksFile({ path, pollIntervalMs: 20, log: silentLogger });
+    try {
+      expect(jwks.kids()).toEqual(["one"]);
+      // Within the same tick of the file clock as the first write: inode, size and maybe times alike.
+      rewrite(two);
+      expect(statSync(path)).toMatchObject({ ino: inode, size });
+      await waitFor(() => jwks.kids()[0] === "two");
+      // Long after the last change, when the poll trusts an unchanged stat and reads nothing.
+      await Bun.sleep(2_500);
+      rewrite(six);
+      expect(statSync(path)).toMatchObject({ ino: inode, size });
+      await waitFor(() => jwks.kids()[0] === "six");
+    } finally {
+      jwks.stop();
+    }
+  });
 });
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  const deadline = performance.now() + 5000;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error("condition never held");
+    await Bun.sleep(10);
+  }
+}
 
 async function waitForStatus(probe: () => Promise<number>, expected: number): Promise<void> {
   const deadline = performance.now() + 5000;

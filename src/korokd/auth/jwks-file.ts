@@ -1,11 +1,15 @@
 /**
  * The gateway's public keys, read from a JWKS file that Kubernetes mounts from a ConfigMap. The kubelet
  * updates such a mount by swapping the `..data` symlink, so inotify on the file itself misses updates;
- * instead the resolved file is re-read on a short interval and swapped in when its content changed.
+ * instead the resolved file is looked at on a short interval and swapped in when its content changed.
+ * A look is one `stat`: the file is read only when what stat says of it (inode, size, times) changed, or
+ * while its last change is too recent to trust them (file times tick at the kernel's coarse clock, so two
+ * same-size writes within one tick look alike). Reading and comparing it every second cost an idle korokd
+ * about as much CPU as everything else it does at rest together, in every warm pod.
  * Only Ed25519 signing keys with a `kid` are kept: korokd accepts EdDSA and nothing else.
  */
 import { createPublicKey, type KeyObject } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import * as v from "valibot";
 import type { Logger } from "../../log/logger";
@@ -58,6 +62,8 @@ export function createJwksFile(options: { path: string; pollIntervalMs: number; 
   }
 
   let polling = false;
+  /** The stat signature of the content last read, once its times were settled. */
+  let unchanged: string | undefined;
   async function refresh(): Promise<void> {
     try {
       apply(await readFile(path, "utf8"));
@@ -68,10 +74,14 @@ export function createJwksFile(options: { path: string; pollIntervalMs: number; 
   }
   const timer = setInterval(() => {
     if (polling) return;
+    const seen = statSignature(path);
+    if (seen !== undefined && seen.signature === unchanged) return;
     polling = true;
-    // refresh() never rejects; the flag keeps slow reads from piling up.
+    // refresh() never rejects; the flag keeps slow reads from piling up. Stat came first: a change
+    // between the two is read now or, its signature being new, at the next look.
     void refresh().finally(() => {
       polling = false;
+      unchanged = seen?.settled ? seen.signature : undefined;
     });
   }, options.pollIntervalMs);
   timer.unref();
@@ -82,6 +92,23 @@ export function createJwksFile(options: { path: string; pollIntervalMs: number; 
     refresh,
     stop: () => clearInterval(timer),
   };
+}
+
+/** How long after its last change a file's stat times are trusted to show the next change. */
+const SETTLED_AFTER_MS = 2_000;
+
+/** Inode, size and times of the file the path resolves to; undefined when it cannot be looked at. */
+function statSignature(path: string): { signature: string; settled: boolean } | undefined {
+  try {
+    const s = statSync(path, { bigint: true });
+    const changedMs = Number(s.ctimeNs / 1_000_000n);
+    return {
+      signature: `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`,
+      settled: Date.now() - changedMs > SETTLED_AFTER_MS,
+    };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
