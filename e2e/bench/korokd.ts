@@ -6,6 +6,8 @@
  *     (--fork-server=false), cold with a request env, vs. spawning `python3 -c` directly — latency and
  *     CPU per run (see korokd-one-shot.ts);
  *   - idle RSS of the compiled executable, as built by the project and with --splitting;
+ *   - idle CPU of a korokd at rest (a warm pool's pod) as the image runs it vs. with Bun's defaults
+ *     (see korokd-idle.ts);
  *   - the first request on a freshly started korokd vs. that process's later ones, with and without the
  *     warm-up korokd does before reporting ready (see korokd-first-request.ts).
  * Tokens are minted before each timed loop, so the numbers show korokd's cost (verification included),
@@ -24,6 +26,7 @@ import {
   type TestKeys,
 } from "../../src/korokd/korokd-test-kit";
 import { measureFirstRequests, reportFirstRequests } from "./korokd-first-request";
+import { type IdleRow, measureIdle } from "./korokd-idle";
 import { childrenRssKiB, measureOneShot, type OneShotRow, PYTHON } from "./korokd-one-shot";
 
 const CONTEXT_RUNS = 1000;
@@ -163,6 +166,17 @@ function printOneShot(rows: readonly OneShotRow[]) {
   }
 }
 
+function printIdle(rows: readonly IdleRow[]) {
+  console.log(
+    "\n| at rest (pool pod waiting) | CPU ms/s, korokd and children | of it korokd | korokd wake-ups/s | PSS MiB |\n|---|---:|---:|---:|---:|",
+  );
+  for (const r of rows) {
+    console.log(
+      `| ${r.name} | ${r.cpuMsPerS.toFixed(2)} | ${r.korokdMsPerS.toFixed(2)} | ${r.wakeupsPerS.toFixed(1)} | ${r.pssMiB.toFixed(1)} |`,
+    );
+  }
+}
+
 function printTable(rows: readonly Row[]) {
   console.log("\n| measurement | p50 ms | p99 ms |\n|---|---:|---:|");
   for (const r of rows) console.log(`| ${r.name} | ${r.p50.toFixed(3)} | ${r.p99.toFixed(3)} |`);
@@ -182,6 +196,7 @@ async function main() {
     const keys = await createTestKeys();
     const idleKiB = await idleRssKiB(exe, keys, dir);
     const idleSplitKiB = await idleRssKiB(split, keys, dir);
+    const idle = await measureIdle(exe, keys, dir);
     const korokd = await spawnKorokd(
       keys,
       { "workspace-dir": join(dir, "ws"), "scratch-dir": dir, "log-level": "warn", "python-path": PYTHON },
@@ -221,6 +236,16 @@ async function main() {
           `idle children with the fork server ${mib(shots.idleChildrenKiB.forkServer)}, ` +
           `with four pre-started interpreters ${mib(shots.idleChildrenKiB.prestarted)}`,
       );
+
+      printIdle(idle);
+      const [asImage, bunDefaults] = idle as [IdleRow, IdleRow];
+      metric("idle_cpu_image_env", asImage.cpuMsPerS, "ms/s");
+      metric("idle_cpu_bun_defaults", bunDefaults.cpuMsPerS, "ms/s");
+      metric("idle_cpu_image_env_vs_bun_defaults_ratio", asImage.cpuMsPerS / bunDefaults.cpuMsPerS, "x");
+      metric("idle_wakeups_image_env", asImage.wakeupsPerS, "1/s");
+      metric("idle_wakeups_bun_defaults", bunDefaults.wakeupsPerS, "1/s");
+      metric("idle_pss_image_env", asImage.pssMiB, "MiB");
+      metric("idle_pss_bun_defaults", bunDefaults.pssMiB, "MiB");
 
       for (const [name, value, unit] of reportFirstRequests(await measureFirstRequests(exe, keys, dir))) {
         metric(name, value, unit);

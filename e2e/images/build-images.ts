@@ -22,6 +22,7 @@ import {
   stageInterpreters,
   stagePause,
 } from "./image-recipes";
+import { KOROKD_IMAGE_ENV } from "./korokd-env";
 import { writeOciArchive } from "./oci-archive";
 
 const REPO = join(import.meta.dir, "../..");
@@ -51,8 +52,8 @@ function hashOf(parts: readonly (string | Uint8Array)[]): string {
 }
 
 function recipeSources(): Uint8Array[] {
-  return ["oci-archive.ts", "image-recipes.ts", "build-images.ts", "pause/pause.c"].map((f) =>
-    readFileSync(join(import.meta.dir, f)),
+  return ["oci-archive.ts", "image-recipes.ts", "build-images.ts", "korokd-env.ts", "pause/pause.c"].map(
+    (f) => readFileSync(join(import.meta.dir, f)),
   );
 }
 
@@ -118,7 +119,7 @@ export async function ensureImages(log: (line: string) => void = console.error):
           layers,
           config: {
             entrypoint: ["/usr/local/bin/agentland", "--mode=korokd"],
-            env: ["PATH=/usr/local/bin:/usr/bin:/bin"],
+            env: Object.entries(KOROKD_IMAGE_ENV).map(([k, v]) => `${k}=${v}`),
             user: `${NONROOT}:${NONROOT}`,
             workingDir: "/workspace",
             exposedPorts: [1883],

@@ -43,6 +43,15 @@ describe("the default image map", () => {
     expect(map.resolve("agentland-fixtures/shell:1")?.env).toEqual({});
   });
 
+  test("the code-interpreter image gets the image's own environment, but not its PATH", () => {
+    for (const image of ["agentland/code-interpreter:0.1.0", "registry.local/agentland/code-interpreter:1"]) {
+      expect(map.resolve(image)?.env).toEqual({
+        BUN_CONFIG_DNS_TIME_TO_LIVE_SECONDS: "0",
+        BUN_GC_TIMER_DISABLE: "1",
+      });
+    }
+  });
+
   test("agentland-fixtures/<name> runs e2e/fixtures/<name>.ts, only for fixtures that exist", () => {
     expect(map.resolve("agentland-fixtures/http-echo:1")?.entrypoint).toEqual([
       "/opt/bun",

@@ -13,6 +13,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as v from "valibot";
+import { KOROKD_IMAGE_ENV } from "../images/korokd-env";
 
 const ruleSchema = v.object({
   repository: v.pipe(v.string(), v.minLength(1)),
@@ -48,6 +49,9 @@ export interface ImageMap {
 }
 
 const BUN_ENV = { BUN_CONFIG_DNS_TIME_TO_LIVE_SECONDS: "0" };
+/** What the code-interpreter image sets, minus PATH (the node's own). */
+const { PATH: _imagePath, ...korokdImageEnv } = KOROKD_IMAGE_ENV;
+const KOROKD_ENV = { ...BUN_ENV, ...korokdImageEnv };
 
 export const DEFAULT_IMAGE_RULES: readonly ImageRule[] = [
   { repository: "agentland/control-plane", command: ["{agentland}"], env: BUN_ENV },
@@ -56,13 +60,13 @@ export const DEFAULT_IMAGE_RULES: readonly ImageRule[] = [
     repository: "agentland/code-interpreter",
     command: ["{agentland}"],
     args: ["--mode=korokd"],
-    env: BUN_ENV,
+    env: KOROKD_ENV,
   },
   {
     repository: "*/agentland/code-interpreter",
     command: ["{agentland}"],
     args: ["--mode=korokd"],
-    env: BUN_ENV,
+    env: KOROKD_ENV,
   },
   {
     repository: "agentland/echo-agent",

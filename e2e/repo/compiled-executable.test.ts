@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { COMPILE_ENTRYPOINTS, compileCommand } from "../images/compile-command";
+import { KOROKD_IMAGE_ENV } from "../images/korokd-env";
 import { runCommand } from "./run-command";
 
 const ROOT = join(import.meta.dir, "../..");
@@ -40,4 +41,12 @@ test("package.json and both Dockerfiles compile the same entry points as the ima
     const command = text.replace(/\\\n\s*/g, "");
     expect(command).toContain(`--splitting ${COMPILE_ENTRYPOINTS.join(" ")} --outfile`);
   }
+});
+
+test("the code-interpreter Dockerfile sets the environment the image builder gives korokd", () => {
+  const dockerfile = readFileSync(join(ROOT, "manifests/images/code-interpreter.Dockerfile"), "utf8");
+  const env = Object.fromEntries(
+    [...dockerfile.matchAll(/^ENV ([A-Z_]+)=(\S+)$/gm)].map((m) => [m[1] as string, m[2] as string]),
+  );
+  expect(env).toEqual({ ...KOROKD_IMAGE_ENV });
 });
