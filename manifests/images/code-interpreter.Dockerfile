@@ -60,7 +60,7 @@ COPY --from=build --chown=65532:65532 /out/workspace /workspace
 WORKDIR /workspace
 ENV PATH=/usr/local/bin:/usr/bin:/bin
 # Bun's idle-collection timer would wake korokd every second in every warm pod: most of its CPU at rest
-# (e2e/images/korokd-env.ts). Korokd's alone: user code gets an environment built from scratch.
+# (e2e/images/korokd-env.ts). User code never inherits korokd's environment.
 ENV BUN_GC_TIMER_DISABLE=1
 # nonroot (65532) from the base image; the pod's securityContext enforces it too.
 USER 65532:65532

@@ -39,6 +39,16 @@ describe("stateful contexts", () => {
     await remove(id);
   });
 
+  test("a JavaScript context runs without Bun's idle GC timer, like a one-shot run", async () => {
+    const id = await createContext("javascript");
+    try {
+      const env = await exec(id, "javascript", "console.log(process.env.BUN_GC_TIMER_DISABLE)");
+      expect(env.body).toMatchObject({ exit_code: 0, stdout: "1\n" });
+    } finally {
+      await remove(id);
+    }
+  });
+
   test.each([
     [
       "typescript",

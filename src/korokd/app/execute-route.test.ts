@@ -79,6 +79,16 @@ describe("one-shot execution", () => {
     expect(readFileSync(join(korokd.workspace, "f.txt"), "utf8")).toBe("hi");
   });
 
+  test("JavaScript runs as Bun itself without Bun's idle GC timer; other languages get neither variable", async () => {
+    const js = await run({
+      language: "javascript",
+      code: "console.log(process.env.BUN_BE_BUN, process.env.BUN_GC_TIMER_DISABLE)",
+    });
+    expect(js.body).toMatchObject({ exit_code: 0, stdout: "1 1\n" });
+    const sh = await run({ language: "sh", code: 'echo "[$BUN_BE_BUN$BUN_GC_TIMER_DISABLE]"' });
+    expect(sh.body).toMatchObject({ exit_code: 0, stdout: "[]\n" });
+  });
+
   test("the request's env reaches user code", async () => {
     const { body } = await run({ language: "sh", code: 'echo "$GREETING"', env: { GREETING: "hello" } });
     expect(body["stdout"]).toBe("hello\n");

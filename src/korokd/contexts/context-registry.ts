@@ -5,7 +5,7 @@
 
 import type { Clock } from "../clock";
 import type { SpawnedChild } from "../exec/interpreter";
-import type { RuntimePaths } from "../exec/languages";
+import { BUN_RUNTIME_ENV, type RuntimePaths } from "../exec/languages";
 import type { OomCounter } from "../exec/oom-counter";
 import { type Env, sandboxEnv } from "../exec/sandbox-env";
 import { KorokdError } from "../korokd-error";
@@ -63,7 +63,7 @@ export function createContextRegistry(options: ContextRegistryOptions): ContextR
           },
         );
       }
-      const forced = language === "python" ? {} : { BUN_BE_BUN: "1" };
+      const forced = language === "python" ? {} : BUN_RUNTIME_ENV;
       const context = createCodeContext({
         id: crypto.randomUUID(),
         language,
