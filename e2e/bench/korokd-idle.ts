@@ -1,7 +1,8 @@
 /**
  * Part of `bun run bench korokd`: what a korokd costs at rest, as a warm pool's pod does while it waits
  * for its claim. The compiled executable with the environment the code-interpreter image gives it
- * (e2e/images/korokd-env.ts) and the same executable with Bun's defaults are started side by side, with
+ * (e2e/images/korokd-env.ts) and the same executable with Bun's defaults are started side by side (what
+ * korokd gives its own Bun interpreters, src/korokd/exec/languages.ts, is the same in both), with
  * korokd's default settings (JWKS looked at every second, interpreters pre-started), and measured over
  * the same window: CPU per second of korokd and every process under it (python zygote, pre-started
  * shells), from each thread's run time in /proc/<pid>/task/<tid>/schedstat (nanoseconds: clock ticks
@@ -97,7 +98,7 @@ export async function measureIdle(exe: string, keys: TestKeys, dir: string): Pro
   const { PATH: _path, ...imageEnv } = KOROKD_IMAGE_ENV;
   const variants = [
     { name: "korokd as the image runs it", env: imageEnv },
-    { name: "korokd with Bun's defaults", env: {} },
+    { name: "korokd itself with Bun's defaults (no image environment)", env: {} },
   ];
   const daemons = await Promise.all(
     variants.map((v, i) =>

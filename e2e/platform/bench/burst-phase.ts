@@ -17,6 +17,8 @@ import { newSessionBurst, warmPoolTo } from "./warm-burst";
 /** The idle platform's own writes (leases, events) run at ~1/s; the warm-up's backlog at 20-50/s. */
 const QUIET_WRITES_PER_SECOND = 3;
 const QUIET_WINDOW_MS = 2_000;
+/** The pool at rest, measured after the apiserver went quiet and before the burst. */
+const REST_WINDOW_MS = 10_000;
 
 export interface BurstSetup {
   readonly kube: KubeClient;
@@ -78,6 +80,17 @@ async function limiterTotals(
     total.wireS += Number(wire?.[1] ?? 0);
   }
   return total;
+}
+
+/** CPU by part over a window in which nothing is asked of the platform: what a warm pool costs at rest. */
+async function atRest(s: BurstSetup, ms: number): Promise<{ msPerS: Map<string, number> }> {
+  const parts = await podParts(s);
+  const cpu0 = cpuSnapshot(s.clusterDir, parts);
+  const t0 = performance.now();
+  await Bun.sleep(ms);
+  const cpu = cpuDelta(cpu0, cpuSnapshot(s.clusterDir, parts));
+  const seconds = (performance.now() - t0) / 1000;
+  return { msPerS: new Map(cpu.map(([part, cpuS]) => [part, (1000 * cpuS) / seconds])) };
 }
 
 /** Measures `during` and reports where the CPU, the apiserver and the controllers spent the window. */
@@ -212,6 +225,20 @@ async function measuredBurst(
     goal: `≤ ${QUIET_WRITES_PER_SECOND} writes/s`,
   });
   report.metric("settle_after_warm_up_ms", settled.waitedMs, "ms");
+  const rest = await atRest(s, REST_WINDOW_MS);
+  const korokdRest = rest.msPerS.get("korokd pods") ?? 0;
+  report.row({
+    measurement: `${mem.length} korokd pods at rest: CPU`,
+    value: `${korokdRest.toFixed(0)} ms/s in all, ${(korokdRest / Math.max(1, mem.length)).toFixed(2)} ms/s per pod`,
+    baseline: `whole machine ${(rest.msPerS.get("machine (all work)") ?? 0).toFixed(0)} ms/s of 2,000 over ${(
+      REST_WINDOW_MS / 1000
+    ).toFixed(
+      0,
+    )} s with nothing asked of the platform; apiserver ${(rest.msPerS.get("kube-apiserver") ?? 0).toFixed(0)}, node agent ${(rest.msPerS.get("node agent") ?? 0).toFixed(0)}`,
+  });
+  report.metric("korokd_pods_rest_cpu", korokdRest, "ms/s");
+  report.metric("korokd_pod_rest_cpu", korokdRest / Math.max(1, mem.length), "ms/s");
+  report.metric("machine_rest_cpu", rest.msPerS.get("machine (all work)") ?? 0, "ms/s");
 
   const keys = s.keys.slice(0, warm.reached);
   let lowest = machineMemoryMiB().available;
