@@ -236,6 +236,13 @@ async function measuredBurst(
       0,
     )} s with nothing asked of the platform; apiserver ${(rest.msPerS.get("kube-apiserver") ?? 0).toFixed(0)}, node agent ${(rest.msPerS.get("node agent") ?? 0).toFixed(0)}`,
   });
+  report.note(
+    `pool at rest (${REST_WINDOW_MS / 1000} s, nothing asked of the platform): CPU ms/s by part — ${[
+      ...rest.msPerS,
+    ]
+      .map(([part, ms]) => `${part} ${ms.toFixed(0)}`)
+      .join(", ")}.`,
+  );
   report.metric("korokd_pods_rest_cpu", korokdRest, "ms/s");
   report.metric("korokd_pod_rest_cpu", korokdRest / Math.max(1, mem.length), "ms/s");
   report.metric("machine_rest_cpu", rest.msPerS.get("machine (all work)") ?? 0, "ms/s");
