@@ -239,13 +239,15 @@ async function main() {
 
       printIdle(idle);
       const [asImage, bunDefaults] = idle as [IdleRow, IdleRow];
-      metric("idle_cpu_image_env", asImage.cpuMsPerS, "ms/s");
-      metric("idle_cpu_bun_defaults", bunDefaults.cpuMsPerS, "ms/s");
+      for (const [variant, r] of [
+        ["image_env", asImage],
+        ["bun_defaults", bunDefaults],
+      ] as const) {
+        metric(`idle_cpu_${variant}`, r.cpuMsPerS, "ms/s");
+        metric(`idle_wakeups_${variant}`, r.wakeupsPerS, "1/s");
+        metric(`idle_pss_${variant}`, r.pssMiB, "MiB");
+      }
       metric("idle_cpu_image_env_vs_bun_defaults_ratio", asImage.cpuMsPerS / bunDefaults.cpuMsPerS, "x");
-      metric("idle_wakeups_image_env", asImage.wakeupsPerS, "1/s");
-      metric("idle_wakeups_bun_defaults", bunDefaults.wakeupsPerS, "1/s");
-      metric("idle_pss_image_env", asImage.pssMiB, "MiB");
-      metric("idle_pss_bun_defaults", bunDefaults.pssMiB, "MiB");
 
       for (const [name, value, unit] of reportFirstRequests(await measureFirstRequests(exe, keys, dir))) {
         metric(name, value, unit);
