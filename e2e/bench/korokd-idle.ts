@@ -10,6 +10,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { processTree } from "../../src/korokd/exec/process-tree";
 import { spawnKorokd, type TestKeys } from "../../src/korokd/korokd-test-kit";
 import { KOROKD_IMAGE_ENV } from "../images/korokd-env";
 import { PYTHON } from "./korokd-one-shot";
@@ -50,30 +51,10 @@ function threadsOf(pid: number, into: Map<string, readonly [number, number]>): v
   }
 }
 
-function parentOf(pid: number): number {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]);
-  } catch {
-    return 0;
-  }
-}
-
+/** Korokd's threads, and those of every live process under it (korokd's own process-tree walk). */
 function sample(root: number): Sample {
-  const parents = new Map<number, number>();
-  for (const name of readdirSync("/proc")) {
-    const pid = Number(name);
-    if (Number.isInteger(pid) && pid > 0) parents.set(pid, parentOf(pid));
-  }
-  const inTree = (pid: number): boolean => {
-    for (let p = pid, hops = 0; p > 1 && hops < 64; hops++) {
-      if (p === root) return true;
-      p = parents.get(p) ?? 0;
-    }
-    return false;
-  };
   const tree: Threads = new Map();
-  for (const pid of parents.keys()) if (inTree(pid)) threadsOf(pid, tree);
+  for (const pid of [root, ...processTree(root).map((p) => p.pid)]) threadsOf(pid, tree);
   const own: Threads = new Map();
   threadsOf(root, own);
   return { tree, own };
@@ -129,7 +110,7 @@ export async function measureIdle(exe: string, keys: TestKeys, dir: string): Pro
         cpuMsPerS: used(a.tree, b.tree, 0) / 1e6 / seconds,
         korokdMsPerS: used(a.own, b.own, 0) / 1e6 / seconds,
         wakeupsPerS: used(a.own, b.own, 1) / seconds,
-        pssMiB: pssMiB((daemons[i] as { pid: number }).pid),
+        pssMiB: pssMiB(daemons[i]?.pid ?? 0),
       };
     });
   } finally {

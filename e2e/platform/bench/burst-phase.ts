@@ -226,26 +226,24 @@ async function measuredBurst(
   });
   report.metric("settle_after_warm_up_ms", settled.waitedMs, "ms");
   const rest = await atRest(s, REST_WINDOW_MS);
-  const korokdRest = rest.msPerS.get("korokd pods") ?? 0;
+  const restOf = (part: string) => rest.msPerS.get(part) ?? 0;
+  const korokdRest = restOf("korokd pods");
+  const perPod = korokdRest / Math.max(1, mem.length);
   report.row({
     measurement: `${mem.length} korokd pods at rest: CPU`,
-    value: `${korokdRest.toFixed(0)} ms/s in all, ${(korokdRest / Math.max(1, mem.length)).toFixed(2)} ms/s per pod`,
-    baseline: `whole machine ${(rest.msPerS.get("machine (all work)") ?? 0).toFixed(0)} ms/s of 2,000 over ${(
-      REST_WINDOW_MS / 1000
-    ).toFixed(
-      0,
-    )} s with nothing asked of the platform; apiserver ${(rest.msPerS.get("kube-apiserver") ?? 0).toFixed(0)}, node agent ${(rest.msPerS.get("node agent") ?? 0).toFixed(0)}`,
+    value: `${korokdRest.toFixed(0)} ms/s in all, ${perPod.toFixed(2)} ms/s per pod`,
+    baseline:
+      `whole machine ${restOf("machine (all work)").toFixed(0)} ms/s of 2,000 over ${REST_WINDOW_MS / 1000} s ` +
+      `with nothing asked of the platform; apiserver ${restOf("kube-apiserver").toFixed(0)}, ` +
+      `node agent ${restOf("node agent").toFixed(0)}`,
   });
+  const byPart = [...rest.msPerS].map(([part, ms]) => `${part} ${ms.toFixed(0)}`).join(", ");
   report.note(
-    `pool at rest (${REST_WINDOW_MS / 1000} s, nothing asked of the platform): CPU ms/s by part — ${[
-      ...rest.msPerS,
-    ]
-      .map(([part, ms]) => `${part} ${ms.toFixed(0)}`)
-      .join(", ")}.`,
+    `pool at rest (${REST_WINDOW_MS / 1000} s, nothing asked of the platform): CPU ms/s by part — ${byPart}.`,
   );
   report.metric("korokd_pods_rest_cpu", korokdRest, "ms/s");
-  report.metric("korokd_pod_rest_cpu", korokdRest / Math.max(1, mem.length), "ms/s");
-  report.metric("machine_rest_cpu", rest.msPerS.get("machine (all work)") ?? 0, "ms/s");
+  report.metric("korokd_pod_rest_cpu", perPod, "ms/s");
+  report.metric("machine_rest_cpu", restOf("machine (all work)"), "ms/s");
 
   const keys = s.keys.slice(0, warm.reached);
   let lowest = machineMemoryMiB().available;
