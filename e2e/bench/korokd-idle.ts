@@ -38,7 +38,7 @@ interface Sample {
   readonly own: Threads;
 }
 
-function threadsOf(pid: number, into: Map<string, readonly [number, number]>): void {
+function threadsOf(pid: number, into: Threads): void {
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       const [run, , slices] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8")
@@ -55,8 +55,7 @@ function threadsOf(pid: number, into: Map<string, readonly [number, number]>): v
 function sample(root: number): Sample {
   const tree: Threads = new Map();
   for (const pid of [root, ...processTree(root).map((p) => p.pid)]) threadsOf(pid, tree);
-  const own: Threads = new Map();
-  threadsOf(root, own);
+  const own: Threads = new Map([...tree].filter(([id]) => id.startsWith(`${root}/`)));
   return { tree, own };
 }
 

@@ -82,14 +82,28 @@ async function limiterTotals(
   return total;
 }
 
-/** CPU by part over a window in which nothing is asked of the platform: what a warm pool costs at rest. */
-async function atRest(s: BurstSetup, ms: number): Promise<{ msPerS: Map<string, number> }> {
+/**
+ * Starts a window of CPU by part; the function it returns ends it. Pods that appeared meanwhile are counted
+ * too, and the seconds include listing them at the end, so the rate divides by the window really measured.
+ */
+async function cpuWindow(
+  s: BurstSetup,
+): Promise<() => Promise<{ cpu: [string, number][]; seconds: number }>> {
   const parts = await podParts(s);
   const cpu0 = cpuSnapshot(s.clusterDir, parts);
   const t0 = performance.now();
+  return async () => {
+    for (const [pod, part] of await podParts(s)) parts.set(pod, part);
+    const cpu = cpuDelta(cpu0, cpuSnapshot(s.clusterDir, parts));
+    return { cpu, seconds: (performance.now() - t0) / 1000 };
+  };
+}
+
+/** CPU by part over a window in which nothing is asked of the platform: what a warm pool costs at rest. */
+async function atRest(s: BurstSetup, ms: number): Promise<{ msPerS: Map<string, number> }> {
+  const end = await cpuWindow(s);
   await Bun.sleep(ms);
-  const cpu = cpuDelta(cpu0, cpuSnapshot(s.clusterDir, parts));
-  const seconds = (performance.now() - t0) / 1000;
+  const { cpu, seconds } = await end();
   return { msPerS: new Map(cpu.map(([part, cpuS]) => [part, (1000 * cpuS) / seconds])) };
 }
 
@@ -100,18 +114,13 @@ async function diagnosed<T>(
   window: string,
   during: () => Promise<T>,
 ): Promise<T> {
-  const parts = await podParts(s);
   const [api0, rec0] = [await scrapeApiserver(s.kube), await reconciles(s.agentcoreMetricsUrls)];
   const lim0 = await limiterTotals(s.agentcoreMetricsUrls);
-  const cpu0 = cpuSnapshot(s.clusterDir, parts);
+  const endCpu = await cpuWindow(s);
   const t0 = performance.now();
   const result = await during();
   const seconds = (performance.now() - t0) / 1000;
-  const after = await podParts(s);
-  for (const [pod, part] of after) parts.set(pod, part);
-  const cpu = cpuDelta(cpu0, cpuSnapshot(s.clusterDir, parts));
-  // The CPU window also covers listing the pods after `during`: divide by the window actually measured.
-  const cpuSeconds = (performance.now() - t0) / 1000;
+  const { cpu, seconds: cpuSeconds } = await endCpu();
   const api = apiserverLoad(api0, await scrapeApiserver(s.kube));
   const rec = await reconciles(s.agentcoreMetricsUrls);
   const cores = (cpu.find(([p]) => p === "machine (all work)")?.[1] ?? 0) / cpuSeconds;
