@@ -26,7 +26,9 @@ import {
 import { watcher } from "../../src/agentcore/controllers/testing/event-waiter";
 import { replicaFlags } from "../../src/agentcore/testing/agentcore-fixture";
 import { CODE_INTERPRETERS, SANDBOX_CLAIMS, SANDBOX_POOLS, SANDBOXES } from "../../src/api/resource-types";
-import { AgentCoreService } from "../../src/gen/agentland/agentcore/v1/agentcore_pb";
+import { AgentCoreService, type Session } from "../../src/gen/agentland/agentcore/v1/agentcore_pb";
+import { readLines } from "../../src/korokd/exec/zygote-process";
+import { createInformer, type Informer } from "../../src/kube/informer";
 import type { KubeObject } from "../../src/kube/kube-object";
 import type { ResourceClient } from "../../src/kube/resource-client";
 import { CONFIG_MAPS, LEASES, PODS } from "../../src/kube/resources";
@@ -37,6 +39,8 @@ const CREATES = 18;
 /** Per variant: creates answered by a standby replica (the request reaches the leader only through the watch). */
 const FOLLOWER_CREATES = 9;
 const RPC_CALLS = 1_000;
+/** At rest also means no pool, sandbox or pod of the run changed for this long. */
+const QUIET_MS = 200;
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -94,62 +98,74 @@ async function stageClock<T extends KubeObject>(
   };
 }
 
-function freePort(): number {
-  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-  const port = server.port ?? 0;
-  server.stop(true);
-  return port;
-}
-
 interface Replica {
   readonly name: string;
   readonly url: string;
   stop(): Promise<void>;
 }
 
-/** One agentcore replica in its own process, as deployed; resolves once it serves /healthz. */
+/**
+ * One agentcore replica in its own process, as deployed; resolves once it serves /healthz. It binds ports
+ * the kernel picks and names them in its "agentcore serving" log line: a port picked here and handed over
+ * could be taken by another socket in between.
+ */
 async function startReplica(name: string, ns: string, reservations: "on" | "off"): Promise<Replica> {
-  const port = freePort();
-  const httpPort = freePort();
   const proc = Bun.spawn(
     [
       "bun",
       MAIN,
       "--mode=agentcore",
       ...replicaFlags(ns),
-      `--listen-port=${port}`,
-      `--http-port=${httpPort}`,
+      "--listen-port=0",
+      "--http-port=0",
       `--pod-name=${name}`,
       "--create-timeout=30s",
       "--code-interpreter-pool=code-interpreter",
       `--warm-reservations=${reservations}`,
-      "--log-level=error",
+      "--log-level=info",
     ],
-    { stdout: "ignore", stderr: "inherit" },
+    { stdout: "pipe", stderr: "inherit" },
   );
   // However the bench ends, its replicas do not outlive it.
   process.once("exit", () => proc.kill("SIGKILL"));
-  const replica: Replica = {
-    name,
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      proc.kill("SIGTERM");
-      const killed = setTimeout(() => proc.kill("SIGKILL"), 5_000);
-      await proc.exited;
-      clearTimeout(killed);
-    },
+  const stop = async () => {
+    proc.kill("SIGTERM");
+    const killed = setTimeout(() => proc.kill("SIGKILL"), 5_000);
+    await proc.exited;
+    clearTimeout(killed);
   };
+  const urls = await servingUrls(proc.stdout as ReadableStream<Uint8Array>, 30_000).catch(async (err) => {
+    await stop();
+    throw new Error(`agentcore replica ${name} did not start serving`, { cause: err });
+  });
   for (const deadline = Date.now() + 30_000; ; await Bun.sleep(100)) {
-    const healthz = fetch(`http://127.0.0.1:${httpPort}/healthz`, { signal: AbortSignal.timeout(1_000) });
+    const healthz = fetch(`${urls.http}/healthz`, { signal: AbortSignal.timeout(1_000) });
     const ok = await healthz.then(
       (r) => r.ok,
       () => false,
     );
-    if (ok) return replica;
+    if (ok) return { name, url: urls.grpc, stop };
     if (proc.exitCode !== null || Date.now() > deadline) {
-      await replica.stop();
+      await stop();
       throw new Error(`agentcore replica ${name} did not become healthy`);
     }
+  }
+}
+
+/** The URLs from a replica's "agentcore serving" line; the rest of its log is read and dropped. */
+async function servingUrls(out: ReadableStream<Uint8Array>, timeoutMs: number) {
+  const serving = Promise.withResolvers<{ grpc: string; http: string }>();
+  const ended = readLines(out, (line) => {
+    const entry = line.startsWith("{") ? JSON.parse(line) : undefined;
+    if (entry?.msg === "agentcore serving")
+      serving.resolve({ grpc: String(entry.grpc), http: String(entry.http) });
+  });
+  void ended.then(() => serving.reject(new Error("the replica's output ended before it served")));
+  const timer = setTimeout(() => serving.reject(new Error("no serving line in time")), timeoutMs);
+  try {
+    return await serving.promise;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -170,29 +186,61 @@ async function waitAvailable(ns: string, n: number, timeoutMs: number): Promise<
   }
 }
 
-/** Whether `ns` is back at rest: its pool full and Ready, and no other sandbox or pod left (none going). */
-async function atRest(ns: string): Promise<boolean> {
-  const [sandboxes, pods] = await Promise.all([
-    client.resource(SANDBOXES).list({ namespace: ns }),
-    client.resource(PODS).list({ namespace: ns }),
-  ]);
-  return (await available(ns)) === POOL && sandboxes.items.length === POOL && pods.items.length === POOL;
-}
-
 /**
- * Waits until every namespace of the run is at rest. Each create, and each floor write, starts on a quiet
- * cluster: the previous create's teardown and refill in either deployment (a deleted pod's processes, a new
- * sandbox's korokd starting) are over, so no measurement shares the cores with another one's aftermath.
+ * What the run's namespaces hold, from watches: pools, sandboxes and pods. Waiting for rest reads memory,
+ * so it puts no load on the apiserver right before the create it is there to keep quiet.
  */
-async function waitAtRest(namespaces: readonly string[], timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const rest = await Promise.all(namespaces.map(atRest));
-    if (rest.every(Boolean)) return;
-    if (Date.now() > deadline) throw new Error(`namespaces ${namespaces.join(", ")} did not come to rest`);
-    await Bun.sleep(50);
+async function startCensus() {
+  const pools = createInformer(client.resource(SANDBOX_POOLS));
+  const sandboxes = createInformer(client.resource(SANDBOXES));
+  const pods = createInformer(client.resource(PODS));
+  const informers = [pools, sandboxes, pods];
+  /** When the watches last saw anything change (monotonic ms). */
+  let lastChange = performance.now();
+  const changed = () => {
+    lastChange = performance.now();
+  };
+  for (const i of informers) {
+    i.addHandlers({ onAdd: changed, onUpdate: changed, onDelete: changed });
+    i.start();
   }
+  await Promise.all(informers.map((i) => i.waitForSync(AbortSignal.timeout(30_000))));
+  /** Sandboxes and pods of deleted sessions (`namespace/name`) that the watches must see go. */
+  const leaving = new Set<string>();
+  const inNs = (i: Informer<object>, ns: string) => i.byIndex("namespace", ns);
+  /** `ns` is back at rest: its pool full and Ready, and no other sandbox or pod left (none going). */
+  const atRest = (ns: string) =>
+    pools.get(`${ns}/code-interpreter`)?.status?.availableReplicas === POOL &&
+    inNs(sandboxes, ns).length === POOL &&
+    inNs(pods, ns).length === POOL;
+  const left = () => [...leaving].every((key) => !sandboxes.get(key) && !pods.get(key));
+  return {
+    /** Marks a deleted session's sandbox and pod: rest also waits for the watches to see them gone. */
+    leaving(session: Session | undefined) {
+      if (session?.sandboxName) leaving.add(`${session.namespace}/${session.sandboxName}`);
+      if (session?.podName) leaving.add(`${session.namespace}/${session.podName}`);
+    },
+    /**
+     * Waits until every namespace of the run is at rest and the deleted sessions' sandboxes and pods are
+     * gone from the watches (so no delete is still on its way). Each create, and each floor write, starts on
+     * a quiet cluster: the previous create's teardown and refill in either deployment (a deleted pod's
+     * processes, a new sandbox's korokd starting) are over, so no measurement shares the cores with another
+     * one's aftermath.
+     */
+    async waitAtRest(namespaces: readonly string[], timeoutMs: number) {
+      const deadline = Date.now() + timeoutMs;
+      const quiet = () => performance.now() - lastChange >= QUIET_MS;
+      while (!(left() && namespaces.every(atRest) && quiet())) {
+        if (Date.now() > deadline)
+          throw new Error(`namespaces ${namespaces.join(", ")} did not come to rest`);
+        await Bun.sleep(10);
+      }
+      leaving.clear();
+    },
+    stop: () => Promise.all(informers.map((i) => i.stop())),
+  };
 }
+type Census = Awaited<ReturnType<typeof startCensus>>;
 
 interface Variant {
   readonly label: string;
@@ -266,17 +314,17 @@ async function deploy(label: string, reservations: "on" | "off"): Promise<Varian
   };
 }
 
-async function createOnce(v: Variant, viaFollower: boolean): Promise<void> {
+async function createOnce(v: Variant, viaFollower: boolean, census: Census): Promise<void> {
   const via = viaFollower ? v.standby : v.leader;
   // Measure the warm path on its own: both deployments at rest (every earlier create's refill and teardown done).
-  await waitAtRest(namespaces, 60_000);
-  await Bun.sleep(50);
+  await census.waitAtRest(namespaces, 60_000);
   const t0 = performance.now();
   const { session } = await via.createCodeInterpreter({ principal: "bench", options: { namespace: v.ns } });
   (viaFollower ? v.followerCreate : v.create).push(performance.now() - t0);
   if (session?.warm) v.warm++;
   if (!viaFollower) v.answered.push({ id: session?.id ?? "", t0 });
   await via.deleteSession({ principal: "bench", id: session?.id ?? "", namespace: v.ns });
+  census.leaving(session);
 }
 
 function printStages(v: Variant): void {
@@ -309,11 +357,12 @@ try {
   const floor: number[] = [];
   const floorNs = reserved.ns;
   const cmWatch = await watcher(configMaps, floorNs);
+  const census = await startCensus();
   const load = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
   for (let i = 0; i < CREATES + FOLLOWER_CREATES; i++) {
     // Every third create goes to the standby replica, the others to the leader; variants alternate first.
     const viaFollower = i % 3 === 2;
-    await waitAtRest(namespaces, 60_000);
+    await census.waitAtRest(namespaces, 60_000);
     // The floor in the same quiet conditions as the creates right after it (pools full, refills done): one
     // apiserver write and its watch event. Measured after a delete instead, it would include that churn.
     const name = `floor-${i}`;
@@ -321,9 +370,11 @@ try {
     const seen = cmWatch.until(name, () => true);
     await configMaps.create({ metadata: { name, namespace: floorNs }, data: {} }, { namespace: floorNs });
     floor.push((await seen) - t1);
-    for (const v of i % 2 === 0 ? variants : [...variants].reverse()) await createOnce(v, viaFollower);
+    for (const v of i % 2 === 0 ? variants : [...variants].reverse())
+      await createOnce(v, viaFollower, census);
   }
   await cmWatch.close();
+  await census.stop();
   const grpc: number[] = [];
   const raw: number[] = [];
   for (let i = 0; i < RPC_CALLS; i++) {

@@ -179,7 +179,7 @@ class ZygoteConnection implements Zygote {
 }
 
 /** Calls `onLine` for each complete line of a stream; resolves at its end. */
-async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
+export async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
   const decoder = new TextDecoder();
   let rest = "";
   try {
