@@ -6,6 +6,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { availableParallelism, totalmem } from "node:os";
 import { join } from "node:path";
+import { createKubeClient, type KubeClient } from "../../src/kube/kube-client";
+import { loadKubeconfigFile } from "../../src/kube/kube-config";
+import { NAMESPACES } from "../../src/kube/resources";
 import { clusterDown, clusterUp } from "../cluster/control-plane";
 import { ensureSystemPackages } from "../setup/system-packages";
 
@@ -50,6 +53,27 @@ async function runArea(
   return { code, metrics, summary: `${area}: ${seconds} s, exit ${code}, load ${before} → ${loadAverage()}` };
 }
 
+/** How long an area's namespaces may take to go before the next area starts anyway. */
+const SETTLE_TIMEOUT_MS = 300_000;
+
+/**
+ * Waits until no namespace is terminating. Areas delete their namespaces without waiting, and a namespace's
+ * pods take seconds to go (hundreds after the controllers area): the next area would measure on cores still
+ * busy with that teardown. Returns the seconds waited, for the summary.
+ */
+async function settle(client: KubeClient): Promise<string> {
+  const t0 = performance.now();
+  for (;;) {
+    const { items } = await client.resource(NAMESPACES).list();
+    const going = items.filter((ns) => ns.status?.phase === "Terminating").length;
+    const seconds = ((performance.now() - t0) / 1000).toFixed(0);
+    if (going === 0) return `settled ${seconds} s`;
+    if (performance.now() - t0 > SETTLE_TIMEOUT_MS)
+      return `${going} namespaces still terminating after ${seconds} s`;
+    await Bun.sleep(1_000);
+  }
+}
+
 async function main(requested: readonly string[]): Promise<number> {
   const unknown = requested.filter((a) => !(AREAS as readonly string[]).includes(a));
   if (unknown.length > 0) {
@@ -67,11 +91,12 @@ async function main(requested: readonly string[]): Promise<number> {
   try {
     const cluster = await clusterUp({ name, log: (l) => console.error(`    ${l}`) });
     const env = { AGENTLAND_CLUSTER_DIR: cluster.dir, KUBECONFIG: cluster.kubeconfig };
-    for (const area of areas) {
+    const client = createKubeClient(loadKubeconfigFile(cluster.kubeconfig));
+    for (const [i, area] of areas.entries()) {
       const { code, metrics, summary } = await runArea(area, env);
       if (code !== 0) failed++;
       all.push(...metrics);
-      summaries.push(summary);
+      summaries.push(i < areas.length - 1 ? `${summary}, ${await settle(client)}` : summary);
     }
   } finally {
     await clusterDown(name);
