@@ -35,9 +35,9 @@ import { CONFIG_MAPS, LEASES, PODS } from "../../src/kube/resources";
 
 const POOL = 8;
 /** Per variant (reservations off and on, interleaved): creates answered by the leader replica. */
-const CREATES = 18;
+const CREATES = 30;
 /** Per variant: creates answered by a standby replica (the request reaches the leader only through the watch). */
-const FOLLOWER_CREATES = 9;
+const FOLLOWER_CREATES = 15;
 const RPC_CALLS = 1_000;
 /** At rest also means no pool, sandbox or pod of the run changed for this long. */
 const QUIET_MS = 200;
