@@ -19,6 +19,7 @@ import {
   adminClient,
   apply,
   controllerNamespace,
+  installCrds,
   KOROKD_IMAGE,
   kubectl,
   pool,
@@ -52,13 +53,7 @@ const metric = (name: string, value: number, unit = "ms") =>
 const MAIN = join(import.meta.dir, "../../src/main.ts");
 
 const client = adminClient();
-const pools = client.resource(SANDBOX_POOLS);
 const configMaps = client.resource(CONFIG_MAPS);
-
-/** One GET (not a kubectl process per poll: that would load the machine under measurement). */
-async function available(ns: string): Promise<number> {
-  return (await pools.get("code-interpreter", { namespace: ns })).status?.availableReplicas ?? 0;
-}
 
 /**
  * When each stage of a create was first seen on this process's own watches (keyed by session id), so the
@@ -178,14 +173,6 @@ async function leads(name: string, ns: string): Promise<boolean> {
   return lease?.spec?.holderIdentity?.startsWith(`${name}_`) ?? false;
 }
 
-async function waitAvailable(ns: string, n: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while ((await available(ns)) < n) {
-    if (Date.now() > deadline) throw new Error(`pool did not reach ${n} available sandboxes`);
-    await Bun.sleep(100);
-  }
-}
-
 /**
  * What the run's namespaces hold, from watches: pools, sandboxes and pods. Waiting for rest reads memory,
  * so it puts no load on the apiserver right before the create it is there to keep quiet.
@@ -208,13 +195,27 @@ async function startCensus() {
   /** Sandboxes and pods of deleted sessions (`namespace/name`) that the watches must see go. */
   const leaving = new Set<string>();
   const inNs = (i: Informer<object>, ns: string) => i.byIndex("namespace", ns);
+  const available = (ns: string) => pools.get(`${ns}/code-interpreter`)?.status?.availableReplicas ?? 0;
   /** `ns` is back at rest: its pool full and Ready, and no other sandbox or pod left (none going). */
   const atRest = (ns: string) =>
-    pools.get(`${ns}/code-interpreter`)?.status?.availableReplicas === POOL &&
-    inNs(sandboxes, ns).length === POOL &&
-    inNs(pods, ns).length === POOL;
+    available(ns) === POOL && inNs(sandboxes, ns).length === POOL && inNs(pods, ns).length === POOL;
   const left = () => [...leaving].every((key) => !sandboxes.get(key) && !pods.get(key));
+  /** Checks memory, so polling it often costs the apiserver nothing. */
+  async function until(done: () => boolean, timeoutMs: number, failure: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!done()) {
+      if (Date.now() > deadline) throw new Error(failure);
+      await Bun.sleep(10);
+    }
+  }
   return {
+    /** Waits until the pool of `ns` has all its sandboxes Ready. */
+    waitAvailable: (ns: string, timeoutMs: number) =>
+      until(
+        () => available(ns) >= POOL,
+        timeoutMs,
+        `pool in ${ns} did not reach ${POOL} available sandboxes`,
+      ),
     /** Marks a deleted session's sandbox and pod: rest also waits for the watches to see them gone. */
     leaving(session: Session | undefined) {
       if (session?.sandboxName) leaving.add(`${session.namespace}/${session.sandboxName}`);
@@ -228,13 +229,12 @@ async function startCensus() {
      * one's aftermath.
      */
     async waitAtRest(namespaces: readonly string[], timeoutMs: number) {
-      const deadline = Date.now() + timeoutMs;
       const quiet = () => performance.now() - lastChange >= QUIET_MS;
-      while (!(left() && namespaces.every(atRest) && quiet())) {
-        if (Date.now() > deadline)
-          throw new Error(`namespaces ${namespaces.join(", ")} did not come to rest`);
-        await Bun.sleep(10);
-      }
+      await until(
+        () => left() && namespaces.every(atRest) && quiet(),
+        timeoutMs,
+        `namespaces ${namespaces.join(", ")} did not come to rest`,
+      );
       leaving.clear();
     },
     stop: () => Promise.all(informers.map((i) => i.stop())),
@@ -289,7 +289,7 @@ const replicas: Replica[] = [];
 const namespaces: string[] = [];
 
 /** Its own namespace, pool, leader and standby replica. */
-async function deploy(label: string, reservations: "on" | "off"): Promise<Variant> {
+async function deploy(label: string, reservations: "on" | "off", census: Census): Promise<Variant> {
   const ns = await controllerNamespace(`bench-agentcore-${reservations}`);
   namespaces.push(ns);
   await apply(pool(ns, "code-interpreter", POOL, { image: KOROKD_IMAGE, port: 1883 }));
@@ -300,7 +300,7 @@ async function deploy(label: string, reservations: "on" | "off"): Promise<Varian
   }
   const standby = await startReplica(`bench-standby-${reservations}`, ns, reservations);
   replicas.push(standby);
-  await waitAvailable(ns, POOL, 120_000);
+  await census.waitAvailable(ns, 120_000);
   return {
     label,
     ns,
@@ -351,13 +351,14 @@ const bare = Bun.serve({
   fetch: async (req) => Response.json({ ok: (await req.text()).length }),
 });
 try {
-  const baseline = await deploy("reservations off (chained writes)", "off");
-  const reserved = await deploy("reservations on", "on");
+  await installCrds(); // the census watches the run's custom resources
+  const census = await startCensus();
+  const baseline = await deploy("reservations off (chained writes)", "off", census);
+  const reserved = await deploy("reservations on", "on", census);
   const variants = [baseline, reserved];
   const floor: number[] = [];
   const floorNs = reserved.ns;
   const cmWatch = await watcher(configMaps, floorNs);
-  const census = await startCensus();
   const load = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
   for (let i = 0; i < CREATES + FOLLOWER_CREATES; i++) {
     // Every third create goes to the standby replica, the others to the leader; variants alternate first.

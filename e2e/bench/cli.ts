@@ -59,7 +59,7 @@ const SETTLE_TIMEOUT_MS = 300_000;
 /**
  * Waits until no namespace is terminating. Areas delete their namespaces without waiting, and a namespace's
  * pods take seconds to go (hundreds after the controllers area): the next area would measure on cores still
- * busy with that teardown. Returns the seconds waited, for the summary.
+ * busy with that teardown. Says how long it waited, for the summary.
  */
 async function settle(client: KubeClient): Promise<string> {
   const t0 = performance.now();
