@@ -13,8 +13,7 @@
  * Tokens are minted before each timed loop, so the numbers show korokd's cost (verification included),
  * not the client's signing. Bounded: a few thousand requests, well under a minute.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import {
   createTestKeys,
@@ -24,6 +23,7 @@ import {
   type SigningKey,
   spawnKorokd,
   type TestKeys,
+  tempDir,
 } from "../../src/korokd/korokd-test-kit";
 import { measureFirstRequests, reportFirstRequests } from "./korokd-first-request";
 import { type IdleRow, measureIdle } from "./korokd-idle";
@@ -189,7 +189,7 @@ const load = () =>
 
 async function main() {
   console.log(`load average at start: ${load()}`);
-  const dir = mkdtempSync(join(tmpdir(), "korokd-bench-"));
+  const dir = tempDir("korokd-bench-");
   try {
     const exe = await buildExecutable(dir, false);
     const split = await buildExecutable(dir, true);
@@ -280,10 +280,9 @@ async function main() {
       metric("warm_interpreters_rss", warmKiB / 1024, "MiB");
     } finally {
       await korokd.stop();
-      removeTempDirs();
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    removeTempDirs();
   }
   console.log(`load average at end: ${load()}`);
   for (const m of metrics) console.log(JSON.stringify({ bench: "korokd", ...m }));

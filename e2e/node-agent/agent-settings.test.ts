@@ -1,13 +1,14 @@
-import { describe, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { writeClusterInfo } from "../cluster/cluster-state";
+import { removeTempDirs, tempDir } from "../harness/temp-dirs";
 import { parseAgentSettings, SettingsError } from "./agent-settings";
 import { podNetworkFor } from "./pod-network";
 
+afterAll(removeTempDirs);
+
 function cluster(): string {
-  const dir = mkdtempSync(join(tmpdir(), "na-settings-"));
+  const dir = tempDir("na-settings-");
   writeClusterInfo({
     name: "demo",
     dir,

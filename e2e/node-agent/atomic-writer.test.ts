@@ -1,23 +1,17 @@
-import { describe, expect, test } from "bun:test";
-import {
-  existsSync,
-  lstatSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  statSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { removeTempDirs, tempDir } from "../harness/temp-dirs";
 import { PayloadError, writePayload } from "./atomic-writer";
+
+afterAll(removeTempDirs);
 
 const files = (entries: Record<string, string>, mode = 0o644) =>
   new Map(Object.entries(entries).map(([k, content]) => [k, { content, mode }]));
 
 describe("the atomic volume writer", () => {
   test("lays files out as the kubelet does: ..data → timestamped dir, one relative symlink per entry", () => {
-    const dir = join(mkdtempSync(join(tmpdir(), "aw-")), "vol");
+    const dir = join(tempDir("aw-"), "vol");
     expect(writePayload(dir, files({ token: "t1", "sub/ca.crt": "ca" }, 0o600))).toBe(true);
     expect(readlinkSync(join(dir, "token"))).toBe("..data/token");
     expect(readlinkSync(join(dir, "sub"))).toBe("..data/sub");
@@ -27,7 +21,7 @@ describe("the atomic volume writer", () => {
   });
 
   test("rewriting the same content changes nothing; new content swaps ..data and drops stale entries", () => {
-    const dir = join(mkdtempSync(join(tmpdir(), "aw-")), "vol");
+    const dir = join(tempDir("aw-"), "vol");
     writePayload(dir, files({ a: "1", b: "2" }));
     const first = readlinkSync(join(dir, "..data"));
     expect(writePayload(dir, files({ a: "1", b: "2" }))).toBe(false);
@@ -41,7 +35,7 @@ describe("the atomic volume writer", () => {
   });
 
   test("paths that would leave the volume are refused", () => {
-    const dir = join(mkdtempSync(join(tmpdir(), "aw-")), "vol");
+    const dir = join(tempDir("aw-"), "vol");
     for (const bad of ["../x", "/abs", "a/../../x", "..data", "a//b"]) {
       expect(() => writePayload(dir, files({ [bad]: "x" }))).toThrow(PayloadError);
     }

@@ -2,10 +2,10 @@
  * Real sandboxes (bubblewrap; the agent runs as root): the container sees the root, volumes, user and
  * hostname it asked for; exit codes come through; stopping ends the whole process tree; exec joins it.
  */
-import { describe, expect, test } from "bun:test";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { afterAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { removeTempDirs, tempDir } from "../harness/temp-dirs";
 import { execInContainer } from "./container-exec";
 import { startContainerProcess } from "./container-process";
 import { isRunning } from "./process-group";
@@ -13,12 +13,14 @@ import { hostTree, resolvePath, rootLayoutArgs } from "./root-layout";
 import { type SandboxSpec, sandboxArgv } from "./sandbox-argv";
 import { sleepers } from "./testing/node-test-kit";
 
+afterAll(removeTempDirs);
+
 const tree = hostTree("/");
 const marker = () => `${3000 + Math.floor(Math.random() * 900)}.${Math.floor(Math.random() * 1e6)}`;
 const which = (name: string) => Bun.which(name) as string;
 
 function sandbox(script: string, over: Partial<SandboxSpec> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), "sbx-"));
+  const dir = tempDir("sbx-");
   const vol = join(dir, "vol");
   const ro = join(dir, "ro");
   mkdirSync(vol);

@@ -1,8 +1,10 @@
-import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { afterAll, describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { removeTempDirs, tempDir } from "../harness/temp-dirs";
 import { createImageMap, DEFAULT_IMAGE_RULES, imageRepository, loadImageRules } from "./image-map";
+
+afterAll(removeTempDirs);
 
 const repo = join(import.meta.dir, "..", "..");
 const vars = { repo, bun: "/opt/bun", agentland: ["/opt/bun", `${repo}/src/main.ts`] };
@@ -71,7 +73,7 @@ describe("the default image map", () => {
 
 describe("extra image rules", () => {
   test("a rules file is validated and its rules win over the defaults", () => {
-    const dir = mkdtempSync(join(tmpdir(), "image-map-"));
+    const dir = tempDir("image-map-");
     const file = join(dir, "rules.json");
     writeFileSync(
       file,

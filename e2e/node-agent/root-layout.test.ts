@@ -1,12 +1,14 @@
-import { describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { removeTempDirs, tempDir } from "../harness/temp-dirs";
 import { hostTree, resolvePath, rootLayoutArgs } from "./root-layout";
+
+afterAll(removeTempDirs);
 
 /** A small host root: /usr/bin, /bin → usr/bin, /etc/passwd, /var/run → /run, /run and /tmp with content. */
 function fakeRoot(): string {
-  const root = mkdtempSync(join(tmpdir(), "root-"));
+  const root = tempDir("root-");
   for (const d of ["usr/bin", "etc/ssl", "var", "run/secrets", "tmp/junk", "proc", "dev"])
     mkdirSync(join(root, d), { recursive: true });
   writeFileSync(join(root, "etc/passwd"), "root:x:0:0\n");

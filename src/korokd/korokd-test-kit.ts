@@ -3,10 +3,10 @@
  * korokd started in-process (real socket) or as its own process, and /proc helpers to prove that
  * processes are gone. Not imported by korokd itself.
  */
-import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+import { tempDir } from "../../e2e/harness/temp-dirs";
 import { loadConfig } from "../config/load-config";
 import { listProcesses, readProcStat } from "./exec/process-tree";
 import { type KorokdStartSettings, type RunningKorokd, startKorokd } from "./start-korokd";
@@ -17,19 +17,8 @@ export const AUDIENCE = `${POD_NAMESPACE}/${POD_NAME}`;
 export const ISSUER = "agentland-gateway";
 const REPO_ROOT = join(import.meta.dir, "../..");
 
-const tempDirs: string[] = [];
-
-/** A fresh directory under the system temp dir; `removeTempDirs` deletes it. */
-export function tempDir(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  tempDirs.push(dir);
-  return dir;
-}
-
-/** Deletes every directory `tempDir` made so far (call it in `afterAll`). */
-export function removeTempDirs(): void {
-  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-}
+/** Keys and workspaces below come from `tempDir`: a test file using them calls `removeTempDirs` in `afterAll`. */
+export { removeTempDirs, tempDir } from "../../e2e/harness/temp-dirs";
 
 export interface SigningKey {
   readonly kid: string;

@@ -5,12 +5,12 @@
  * replica's watch lags behind (its watches run through a fault proxy the test can hold back).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { type FaultProxy, startFaultProxy } from "../../../e2e/harness/fault-proxy";
+import { removeTempDirs, tempDir } from "../../../e2e/harness/temp-dirs";
 import {
   AgentCoreService,
   ProvisioningMode,
@@ -20,6 +20,8 @@ import { loadKubeconfigFile } from "../../kube/kube-config";
 import { apply, controllerNamespace, kubectl, template } from "../controllers/testing/controller-fixture";
 import type { RunningAgentcore } from "../start-agentcore";
 import { cluster, eventually, startTestAgentcore } from "../testing/agentcore-fixture";
+
+afterAll(removeTempDirs);
 
 let ns = "";
 let proxy: FaultProxy;
@@ -39,7 +41,7 @@ async function codeOf(p: Promise<unknown>): Promise<Code | "ok"> {
 
 /** A kubeconfig that sends everything through the fault proxy (which holds the client certificate). */
 function proxiedKubeconfig(url: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), "agentcore-rpc-")), "kubeconfig");
+  const path = join(tempDir("agentcore-rpc-"), "kubeconfig");
   const kubeconfig = {
     apiVersion: "v1",
     kind: "Config",
