@@ -4,7 +4,7 @@
  * (or reuses) the real-node tier's programs, runs `bun test` against it, always tears the cluster down, and ends with the line CI reads:
  * `N passed, N failed, N skipped`, computed from the runner's JUnit report.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clusterDown, clusterUp } from "./cluster/control-plane";
@@ -43,12 +43,20 @@ async function main(): Promise<number> {
     }
     step("bun test");
     const junit = join(work, "junit.xml");
+    // The tests' own temp dir, so that whatever they leave behind shows up below (and goes with `work`).
+    const testTmp = join(work, "tmp");
+    mkdirSync(testTmp);
     const proc = Bun.spawn(
       ["bun", "test", "--timeout=60000", "--reporter=junit", `--reporter-outfile=${junit}`, ...filters],
       {
         stdout: "inherit",
         stderr: "inherit",
-        env: { ...process.env, AGENTLAND_CLUSTER_DIR: cluster.dir, KUBECONFIG: cluster.kubeconfig },
+        env: {
+          ...process.env,
+          AGENTLAND_CLUSTER_DIR: cluster.dir,
+          KUBECONFIG: cluster.kubeconfig,
+          TMPDIR: testTmp,
+        },
       },
     );
     const code = await proc.exited;
@@ -57,6 +65,13 @@ async function main(): Promise<number> {
       counts = countResults(readFileSync(junit, "utf8"));
     } catch (err) {
       console.error(`could not read the JUnit report: ${err}`);
+    }
+    const left = readdirSync(testTmp);
+    if (left.length > 0) {
+      console.error(
+        `the tests left ${left.length} entries in their temp dir: ${left.slice(0, 20).join(", ")}`,
+      );
+      counts.failed++;
     }
     step(`done; bun test exited with ${code}`);
     console.log(`${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);

@@ -4,8 +4,8 @@
  * private directory so several clusters can run side by side. A stale cluster of the same name
  * (processes and directory left by an earlier run) is removed first.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { isNodeReady, nodeAgentArgv } from "../node-agent/start-node-agent";
 import { type Binaries, ensureBinaries } from "./binaries";
 import { type ClusterInfo, clusterDir, readClusterInfo, writeClusterInfo } from "./cluster-state";
@@ -122,7 +122,10 @@ async function nodeReady(url: string, tls: Record<string, unknown>): Promise<boo
   }
 }
 
-/** Stops every process of the named cluster (found by its directory, even without cluster.json) and removes it. */
+/**
+ * Stops every process of the named cluster (found by its directory, even without cluster.json) and removes
+ * it, and the clusters' root with it once no other cluster is left there.
+ */
 export async function clusterDown(name: string): Promise<void> {
   const dir = clusterDir(name);
   const info = readClusterInfo(dir);
@@ -131,6 +134,11 @@ export async function clusterDown(name: string): Promise<void> {
   if (node !== undefined) await stopProcesses([node], 15_000);
   await stopProcesses(processesMentioning(dir), 10_000);
   if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+  try {
+    rmdirSync(dirname(dir));
+  } catch {
+    // another cluster's directory is still there (or the root is already gone)
+  }
 }
 
 function writeKubeconfigs(dir: string, server: string, pki: Pki) {
