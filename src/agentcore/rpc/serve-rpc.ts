@@ -77,13 +77,35 @@ function metricsInterceptor(metrics: MetricsRegistry): Interceptor {
   };
 }
 
+type Http2Handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void;
+
+/**
+ * Bun's HTTP/2 turns an empty `write` into a zero-length DATA frame without END_STREAM, and peers count such
+ * frames as invalid (nghttp2's empty-frame flood guard, which Bun's client copies): after ~1,000 of them the
+ * client tears the whole connection down and every call on it fails. A Connect unary answer whose message
+ * encodes to zero bytes (DeleteSession; RecordActivity with no unknown session) is such a write, so the
+ * gateway's connection broke every ~1,000 of those. Empty writes are dropped; `end()` still ends the stream.
+ */
+function withoutEmptyWrites(handler: Http2Handler): Http2Handler {
+  return (req, res) => {
+    const write = res.write.bind(res) as (...args: unknown[]) => boolean;
+    res.write = ((chunk: { length: number }, ...rest: unknown[]) => {
+      if (chunk.length > 0) return write(chunk, ...rest);
+      const done = rest.find((a) => typeof a === "function") as (() => void) | undefined;
+      if (done) queueMicrotask(done);
+      return true;
+    }) as typeof res.write;
+    handler(req, res);
+  };
+}
+
 export async function serveRpc(impl: Service, opts: RpcServerOptions): Promise<RpcServer> {
   const service = mapErrors(impl);
   const interceptors = [metricsInterceptor(opts.metrics)];
   const routes = (router: ReturnType<typeof createConnectRouter>) =>
     router.service(AgentCoreService, service);
 
-  const h2 = http2.createServer(connectNodeAdapter({ routes, interceptors }));
+  const h2 = http2.createServer(withoutEmptyWrites(connectNodeAdapter({ routes, interceptors })));
   // close() waits for every session to end; a gateway keeps its connection open, so drain then force.
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on("session", (s) => {
