@@ -1,8 +1,9 @@
 /**
  * `bun run bench agentcore`: CreateCodeInterpreter against a warm pool (real agentcore with its controllers,
- * real korokd pods on the host-process node), answered by the leader and by a standby replica, and the
- * unary RPC overhead of AgentCore's gRPC path against a raw HTTP POST to a bare Bun server, side by side
- * in the same run. Two deployments side by side, creates interleaved: reservations on (the RPC replica
+ * real korokd pods on the host-process node), answered by the leader and by a standby replica over the
+ * gateway's own transport (binary Connect over HTTP/2), the same create over gRPC and over the HTTP/1.1
+ * port, and the unary RPC overhead of each protocol against a raw HTTP POST to a bare Bun server, side by
+ * side in the same run. Two deployments side by side, creates interleaved: reservations on (the RPC replica
  * reserves the warm sandbox alongside the session's POST and answers from both writes) and off (the
  * baseline: the leader pre-adopts the sandbox once it sees the session, two chained writes). The stage
  * rows show where a leader create's time goes.
@@ -12,8 +13,9 @@
  * replicas and the bench on one thread, and the client's answer would queue behind the leader's own work.
  */
 import { join } from "node:path";
-import { createClient } from "@connectrpc/connect";
+import { type Client, createClient, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectTransport as createFetchConnectTransport } from "@connectrpc/connect-web";
 import { RESERVATION } from "../../src/agentcore/controllers/reservation-annotation";
 import {
   adminClient,
@@ -27,6 +29,7 @@ import {
 import { watcher } from "../../src/agentcore/controllers/testing/event-waiter";
 import { replicaFlags } from "../../src/agentcore/testing/agentcore-fixture";
 import { CODE_INTERPRETERS, SANDBOX_CLAIMS, SANDBOX_POOLS, SANDBOXES } from "../../src/api/resource-types";
+import { agentcoreTransport } from "../../src/gateway/agentcore/agentcore-client";
 import { AgentCoreService, type Session } from "../../src/gen/agentland/agentcore/v1/agentcore_pb";
 import { readLines } from "../../src/korokd/exec/zygote-process";
 import { createInformer, type Informer } from "../../src/kube/informer";
@@ -40,6 +43,18 @@ const CREATES = 30;
 /** Per variant: creates answered by a standby replica (the request reaches the leader only through the watch). */
 const FOLLOWER_CREATES = 15;
 const RPC_CALLS = 1_000;
+
+/**
+ * The protocols a replica serves. Creates go over the gateway's own transport; every other leader round of
+ * the reservations-on deployment also creates over the other two, so the rows compare them in one run.
+ */
+const PROTOCOLS = {
+  connect_h2: "binary Connect over HTTP/2 (the gateway's transport)",
+  grpc: "gRPC over HTTP/2",
+  connect_h1: "binary Connect over HTTP/1.1 with fetch (the browser port)",
+} as const;
+type Protocol = keyof typeof PROTOCOLS;
+type AgentCore = Client<typeof AgentCoreService>;
 /** At rest also means no pool, sandbox or pod of the run changed for this long. */
 const QUIET_MS = 200;
 
@@ -95,7 +110,9 @@ async function stageClock<T extends KubeObject>(
 
 interface Replica {
   readonly name: string;
+  /** The HTTP/2 port (gRPC, gRPC-Web, Connect) and the HTTP/1.1 port (Connect and gRPC-Web for browsers). */
   readonly url: string;
+  readonly httpUrl: string;
   stop(): Promise<void>;
 }
 
@@ -139,7 +156,7 @@ async function startReplica(name: string, ns: string, reservations: "on" | "off"
       (r) => r.ok,
       () => false,
     );
-    if (ok) return { name, url: urls.grpc, stop };
+    if (ok) return { name, url: urls.grpc, httpUrl: urls.http, stop };
     if (proc.exitCode !== null || Date.now() > deadline) {
       await stop();
       throw new Error(`agentcore replica ${name} did not become healthy`);
@@ -245,10 +262,11 @@ type Census = Awaited<ReturnType<typeof startCensus>>;
 interface Variant {
   readonly label: string;
   readonly ns: string;
-  readonly leader: ReturnType<typeof createClient<typeof AgentCoreService>>;
-  readonly standby: ReturnType<typeof createClient<typeof AgentCoreService>>;
+  readonly leader: Record<Protocol, AgentCore>;
+  readonly standby: AgentCore;
   readonly clocks: Array<Awaited<ReturnType<typeof stageClock>>>;
-  readonly create: number[];
+  /** Leader creates by protocol; the gateway's (`connect_h2`) are the variant's headline rows. */
+  readonly create: Record<Protocol, number[]>;
   readonly followerCreate: number[];
   readonly answered: Array<{ id: string; t0: number }>;
   warm: number;
@@ -286,6 +304,23 @@ async function stageClocks(ns: string) {
 }
 
 const replicas: Replica[] = [];
+/** Closes the gateway transports' HTTP/2 connections at the end. */
+const closers: Array<() => void> = [];
+
+function transport(protocol: Protocol, replica: Replica): Transport {
+  if (protocol === "grpc") return createGrpcTransport({ baseUrl: replica.url });
+  if (protocol === "connect_h1")
+    return createFetchConnectTransport({ baseUrl: replica.httpUrl, useBinaryFormat: true });
+  const gateways = agentcoreTransport(replica.url);
+  closers.push(gateways.close);
+  return gateways.transport;
+}
+
+const clients = (replica: Replica) => ({
+  connect_h2: createClient(AgentCoreService, transport("connect_h2", replica)),
+  grpc: createClient(AgentCoreService, transport("grpc", replica)),
+  connect_h1: createClient(AgentCoreService, transport("connect_h1", replica)),
+});
 const namespaces: string[] = [];
 
 /** Its own namespace, pool, leader and standby replica. */
@@ -304,26 +339,27 @@ async function deploy(label: string, reservations: "on" | "off", census: Census)
   return {
     label,
     ns,
-    leader: createClient(AgentCoreService, createGrpcTransport({ baseUrl: leader.url })),
-    standby: createClient(AgentCoreService, createGrpcTransport({ baseUrl: standby.url })),
+    leader: clients(leader),
+    standby: createClient(AgentCoreService, transport("connect_h2", standby)),
     clocks: await stageClocks(ns),
-    create: [],
+    create: { connect_h2: [], grpc: [], connect_h1: [] },
     followerCreate: [],
     answered: [],
     warm: 0,
   };
 }
 
-async function createOnce(v: Variant, viaFollower: boolean, census: Census): Promise<void> {
-  const via = viaFollower ? v.standby : v.leader;
+/** One create by the standby replica, or by the leader over `protocol`. */
+async function createOnce(v: Variant, via: "standby" | Protocol, census: Census): Promise<void> {
+  const rpc = via === "standby" ? v.standby : v.leader[via];
   // Measure the warm path on its own: both deployments at rest (every earlier create's refill and teardown done).
   await census.waitAtRest(namespaces, 60_000);
   const t0 = performance.now();
-  const { session } = await via.createCodeInterpreter({ principal: "bench", options: { namespace: v.ns } });
-  (viaFollower ? v.followerCreate : v.create).push(performance.now() - t0);
+  const { session } = await rpc.createCodeInterpreter({ principal: "bench", options: { namespace: v.ns } });
+  (via === "standby" ? v.followerCreate : v.create[via]).push(performance.now() - t0);
   if (session?.warm) v.warm++;
-  if (!viaFollower) v.answered.push({ id: session?.id ?? "", t0 });
-  await via.deleteSession({ principal: "bench", id: session?.id ?? "", namespace: v.ns });
+  if (via === "connect_h2") v.answered.push({ id: session?.id ?? "", t0 });
+  await rpc.deleteSession({ principal: "bench", id: session?.id ?? "", namespace: v.ns });
   census.leaving(session);
 }
 
@@ -372,55 +408,70 @@ try {
     await configMaps.create({ metadata: { name, namespace: floorNs }, data: {} }, { namespace: floorNs });
     floor.push((await seen) - t1);
     for (const v of i % 2 === 0 ? variants : [...variants].reverse())
-      await createOnce(v, viaFollower, census);
+      await createOnce(v, viaFollower ? "standby" : "connect_h2", census);
+    if (!viaFollower && i % 2 === 0) {
+      await createOnce(reserved, "grpc", census);
+      await createOnce(reserved, "connect_h1", census);
+    }
   }
   await cmWatch.close();
   await census.stop();
-  const grpc: number[] = [];
+  const unary: Record<Protocol, number[]> = { connect_h2: [], grpc: [], connect_h1: [] };
   const raw: number[] = [];
   for (let i = 0; i < RPC_CALLS; i++) {
-    let t = performance.now();
-    await reserved.leader.listSessions({ principal: "nobody" });
-    grpc.push(performance.now() - t);
-    t = performance.now();
+    for (const p of Object.keys(PROTOCOLS) as Protocol[]) {
+      const t = performance.now();
+      await reserved.leader[p].listSessions({ principal: "nobody" });
+      unary[p].push(performance.now() - t);
+    }
+    const t = performance.now();
     await (await fetch(bare.url, { method: "POST", body: '{"principal":"nobody"}' })).json();
     raw.push(performance.now() - t);
   }
+  const extra = reserved.create.grpc.length;
   console.log(
-    `\nagentcore benchmark (per variant ${CREATES} + ${FOLLOWER_CREATES} warm creates against a pool of ${POOL}, interleaved; ${RPC_CALLS} unary calls each)`,
+    `\nagentcore benchmark (per variant ${CREATES} + ${FOLLOWER_CREATES} warm creates over the gateway's transport against a pool of ${POOL}, interleaved, and ${extra} more over each other protocol; ${RPC_CALLS} unary calls each)`,
   );
   console.log("| measurement | p50 ms | p99 ms |\n|---|---:|---:|");
   for (const v of variants) {
-    row(`CreateCodeInterpreter, warm pool, ${v.label} (leader replica)`, v.create);
+    row(`CreateCodeInterpreter, warm pool, ${v.label} (leader replica)`, v.create.connect_h2);
     row(`CreateCodeInterpreter, warm pool, ${v.label} (standby replica)`, v.followerCreate);
   }
-  row("unary RPC (ListSessions over gRPC/HTTP2)", grpc, 3);
+  for (const p of ["grpc", "connect_h1"] as const)
+    row(`… ${reserved.label}, leader replica, over ${PROTOCOLS[p]}`, reserved.create[p]);
+  for (const p of Object.keys(PROTOCOLS) as Protocol[])
+    row(`unary RPC (ListSessions) over ${PROTOCOLS[p]}`, unary[p], 3);
   row("raw HTTP POST to a bare Bun server", raw, 3);
   for (const v of variants) printStages(v);
   row("floor: ConfigMap create → its watch event", floor);
   console.log(`load average at the start of the creates: ${load}`);
-  const ratio = (v: Variant) => pct(v.create, 50) / pct(baseline.create, 50);
+  const p50 = (xs: number[]) => pct(xs, 50);
+  const ratio = p50(reserved.create.connect_h2) / p50(baseline.create.connect_h2);
+  const creates = (v: Variant) => Object.values(v.create).flat().length + v.followerCreate.length;
   console.log(
-    `warm hits ${variants.map((v) => `${v.warm}/${CREATES + FOLLOWER_CREATES}`).join(", ")}; leader p50 on/off ${ratio(reserved).toFixed(2)}x; standby p50 on/off ${(pct(reserved.followerCreate, 50) / pct(baseline.followerCreate, 50)).toFixed(2)}x; RPC overhead ratio p50 ${(pct(grpc, 50) / pct(raw, 50)).toFixed(2)}x\n`,
+    `warm hits ${variants.map((v) => `${v.warm}/${creates(v)}`).join(", ")}; leader p50 on/off ${ratio.toFixed(2)}x; standby p50 on/off ${(p50(reserved.followerCreate) / p50(baseline.followerCreate)).toFixed(2)}x; RPC overhead ratio p50 ${(p50(unary.connect_h2) / p50(raw)).toFixed(2)}x (gRPC ${(p50(unary.grpc) / p50(raw)).toFixed(2)}x)\n`,
   );
   for (const c of variants.flatMap((v) => v.clocks)) await c.close();
-  metric("create_warm_p50", pct(reserved.create, 50));
-  metric("create_warm_p99", pct(reserved.create, 99));
-  metric("create_warm_standby_p50", pct(reserved.followerCreate, 50));
+  metric("create_warm_p50", p50(reserved.create.connect_h2));
+  metric("create_warm_p99", pct(reserved.create.connect_h2, 99));
+  metric("create_warm_standby_p50", p50(reserved.followerCreate));
   metric("create_warm_standby_p99", pct(reserved.followerCreate, 99));
-  metric("create_warm_chained_p50", pct(baseline.create, 50));
-  metric("create_warm_chained_p99", pct(baseline.create, 99));
-  metric("create_warm_chained_standby_p50", pct(baseline.followerCreate, 50));
+  metric("create_warm_grpc_p50", p50(reserved.create.grpc));
+  metric("create_warm_connect_h1_p50", p50(reserved.create.connect_h1));
+  metric("create_warm_chained_p50", p50(baseline.create.connect_h2));
+  metric("create_warm_chained_p99", pct(baseline.create.connect_h2, 99));
+  metric("create_warm_chained_standby_p50", p50(baseline.followerCreate));
   metric("create_warm_chained_standby_p99", pct(baseline.followerCreate, 99));
-  metric("create_warm_vs_chained_ratio_p50", ratio(reserved), "ratio");
-  metric("create_warm_floor_p50", pct(floor, 50));
-  metric("create_warm_floor_ratio_p50", pct(reserved.create, 50) / pct(floor, 50), "ratio");
-  metric("warm_hit_ratio", reserved.warm / (CREATES + FOLLOWER_CREATES), "ratio");
-  metric("rpc_unary_p50", pct(grpc, 50));
-  metric("raw_http_p50", pct(raw, 50));
-  metric("rpc_overhead_ratio_p50", pct(grpc, 50) / pct(raw, 50), "ratio");
+  metric("create_warm_vs_chained_ratio_p50", ratio, "ratio");
+  metric("create_warm_floor_p50", p50(floor));
+  metric("create_warm_floor_ratio_p50", p50(reserved.create.connect_h2) / p50(floor), "ratio");
+  metric("warm_hit_ratio", reserved.warm / creates(reserved), "ratio");
+  for (const p of Object.keys(PROTOCOLS) as Protocol[]) metric(`rpc_unary_${p}_p50`, p50(unary[p]));
+  metric("raw_http_p50", p50(raw));
+  metric("rpc_overhead_ratio_p50", p50(unary.connect_h2) / p50(raw), "ratio");
 } finally {
   bare.stop(true);
+  for (const close of closers) close();
   await Promise.all(replicas.map((r) => r.stop()));
   for (const ns of namespaces) await kubectl(["delete", "namespace", ns, "--wait=false"]);
 }

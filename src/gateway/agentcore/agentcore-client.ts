@@ -4,7 +4,7 @@
  * come back as GatewayErrors (see `agentcore-errors.ts`).
  */
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { createClient } from "@connectrpc/connect";
+import { createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
 import { AgentCoreService, type Session, SessionKind } from "../../gen/agentland/agentcore/v1/agentcore_pb";
 import { fromAgentcoreError, isNotFoundError } from "./agentcore-errors";
@@ -47,17 +47,26 @@ export interface AgentcoreClientOptions {
   readonly callTimeoutMs: number;
 }
 
-export function createAgentcoreClient(opts: AgentcoreClientOptions): AgentcoreClient {
-  const sessionManager = new Http2SessionManager(opts.baseUrl, {
+/**
+ * The gateway's transport to AgentCore: binary Connect over one shared HTTP/2 connection, kept alive with
+ * pings. `close` ends the connection. (The agentcore benchmark times creates over this very transport.)
+ */
+export function agentcoreTransport(baseUrl: string): { readonly transport: Transport; close(): void } {
+  const sessionManager = new Http2SessionManager(baseUrl, {
     pingIntervalMs: 10_000,
     idleConnectionTimeoutMs: 60_000,
   });
   const transport = createConnectTransport({
-    baseUrl: opts.baseUrl,
+    baseUrl,
     httpVersion: "2",
     useBinaryFormat: true,
     sessionManager,
   });
+  return { transport, close: () => sessionManager.abort() };
+}
+
+export function createAgentcoreClient(opts: AgentcoreClientOptions): AgentcoreClient {
+  const { transport, close } = agentcoreTransport(opts.baseUrl);
   const rpc = createClient(AgentCoreService, transport);
   const short = (signal: AbortSignal) => ({ signal, timeoutMs: opts.callTimeoutMs });
   const long = (signal: AbortSignal) => ({ signal, timeoutMs: opts.createTimeoutMs });
@@ -136,6 +145,6 @@ export function createAgentcoreClient(opts: AgentcoreClientOptions): AgentcoreCl
         return fromAgentcoreError(err, "session").code !== "agentcore_unavailable";
       }
     },
-    close: () => sessionManager.abort(),
+    close,
   };
 }
