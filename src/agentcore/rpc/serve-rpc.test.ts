@@ -52,7 +52,6 @@ afterAll(async () => {
 describe("the RPC server's HTTP/2 port", () => {
   test(`${CALLS} answers with an empty message on one connection all arrive`, async () => {
     const signal = AbortSignal.timeout(50_000);
-    let answered = 0;
     // Sequential, so that a dropped connection fails a call instead of being hidden by a reconnect race.
     for (let i = 0; i < CALLS; i++) {
       if (i % 2 === 0) {
@@ -61,8 +60,6 @@ describe("the RPC server's HTTP/2 port", () => {
       } else {
         expect(await client.deleteSession("alice", `s-${i}`, "ns", signal)).toBe(true);
       }
-      answered++;
     }
-    expect(answered).toBe(CALLS);
   }, 60_000);
 });
