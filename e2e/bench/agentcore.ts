@@ -54,7 +54,11 @@ const PROTOCOLS = {
   connect_h1: "binary Connect over HTTP/1.1 with fetch (the browser port)",
 } as const;
 type Protocol = keyof typeof PROTOCOLS;
+const PROTOCOL_NAMES = Object.keys(PROTOCOLS) as Protocol[];
 type AgentCore = Client<typeof AgentCoreService>;
+/** One `T` per protocol, in `PROTOCOLS` order. */
+const perProtocol = <T>(make: (p: Protocol) => T) =>
+  Object.fromEntries(PROTOCOL_NAMES.map((p) => [p, make(p)])) as Record<Protocol, T>;
 /** At rest also means no pool, sandbox or pod of the run changed for this long. */
 const QUIET_MS = 200;
 
@@ -316,11 +320,6 @@ function transport(protocol: Protocol, replica: Replica): Transport {
   return gateways.transport;
 }
 
-const clients = (replica: Replica) => ({
-  connect_h2: createClient(AgentCoreService, transport("connect_h2", replica)),
-  grpc: createClient(AgentCoreService, transport("grpc", replica)),
-  connect_h1: createClient(AgentCoreService, transport("connect_h1", replica)),
-});
 const namespaces: string[] = [];
 
 /** Its own namespace, pool, leader and standby replica. */
@@ -339,10 +338,10 @@ async function deploy(label: string, reservations: "on" | "off", census: Census)
   return {
     label,
     ns,
-    leader: clients(leader),
+    leader: perProtocol((p) => createClient(AgentCoreService, transport(p, leader))),
     standby: createClient(AgentCoreService, transport("connect_h2", standby)),
     clocks: await stageClocks(ns),
-    create: { connect_h2: [], grpc: [], connect_h1: [] },
+    create: perProtocol(() => []),
     followerCreate: [],
     answered: [],
     warm: 0,
@@ -416,10 +415,10 @@ try {
   }
   await cmWatch.close();
   await census.stop();
-  const unary: Record<Protocol, number[]> = { connect_h2: [], grpc: [], connect_h1: [] };
+  const unary = perProtocol((): number[] => []);
   const raw: number[] = [];
   for (let i = 0; i < RPC_CALLS; i++) {
-    for (const p of Object.keys(PROTOCOLS) as Protocol[]) {
+    for (const p of PROTOCOL_NAMES) {
       const t = performance.now();
       await reserved.leader[p].listSessions({ principal: "nobody" });
       unary[p].push(performance.now() - t);
@@ -439,8 +438,7 @@ try {
   }
   for (const p of ["grpc", "connect_h1"] as const)
     row(`… ${reserved.label}, leader replica, over ${PROTOCOLS[p]}`, reserved.create[p]);
-  for (const p of Object.keys(PROTOCOLS) as Protocol[])
-    row(`unary RPC (ListSessions) over ${PROTOCOLS[p]}`, unary[p], 3);
+  for (const p of PROTOCOL_NAMES) row(`unary RPC (ListSessions) over ${PROTOCOLS[p]}`, unary[p], 3);
   row("raw HTTP POST to a bare Bun server", raw, 3);
   for (const v of variants) printStages(v);
   row("floor: ConfigMap create → its watch event", floor);
@@ -466,7 +464,7 @@ try {
   metric("create_warm_floor_p50", p50(floor));
   metric("create_warm_floor_ratio_p50", p50(reserved.create.connect_h2) / p50(floor), "ratio");
   metric("warm_hit_ratio", reserved.warm / creates(reserved), "ratio");
-  for (const p of Object.keys(PROTOCOLS) as Protocol[]) metric(`rpc_unary_${p}_p50`, p50(unary[p]));
+  for (const p of PROTOCOL_NAMES) metric(`rpc_unary_${p}_p50`, p50(unary[p]));
   metric("raw_http_p50", p50(raw));
   metric("rpc_overhead_ratio_p50", p50(unary.connect_h2) / p50(raw), "ratio");
 } finally {

@@ -1,21 +1,19 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { removeTempDirs, tempDir } from "../../../e2e/harness/temp-dirs";
 import { silentLogger } from "../../log/logger";
 import { createApiKey, parseApiKeyFile } from "./api-key-file";
 import { type ApiKeyStore, createApiKeyStore } from "./api-key-store";
 
-const dirs: string[] = [];
 const stores: ApiKeyStore[] = [];
 afterEach(() => {
   for (const s of stores.splice(0)) s.stop();
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  removeTempDirs();
 });
 
 function keysFile(entries: unknown[]): string {
-  const dir = mkdtempSync(join(tmpdir(), "gw-keys-"));
-  dirs.push(dir);
+  const dir = tempDir("gw-keys-");
   const path = join(dir, "keys.json");
   writeFileSync(path, JSON.stringify({ keys: entries }));
   return path;
@@ -75,8 +73,7 @@ describe("API keys", () => {
   });
 
   test("a missing file refuses everyone until it appears", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "gw-keys-"));
-    dirs.push(dir);
+    const dir = tempDir("gw-keys-");
     const path = join(dir, "keys.json");
     const s = store(path);
     const a = createApiKey({ id: "a", principal: "alice" });
