@@ -1,12 +1,13 @@
 /**
  * `bun run bench agentcore`: CreateCodeInterpreter against a warm pool (real agentcore with its controllers,
  * real korokd pods on the host-process node), answered by the leader and by a standby replica over the
- * gateway's own transport (binary Connect over HTTP/2), the same create over gRPC and over the HTTP/1.1
- * port, and the unary RPC overhead of each protocol against a raw HTTP POST to a bare Bun server, side by
- * side in the same run. Two deployments side by side, creates interleaved: reservations on (the RPC replica
- * reserves the warm sandbox alongside the session's POST and answers from both writes) and off (the
- * baseline: the leader pre-adopts the sandbox once it sees the session, two chained writes). The stage
- * rows show where a leader create's time goes.
+ * gateway's own transport (binary Connect over HTTP/2 to the HTTP port), the same create over the other
+ * protocols and ports (Connect over HTTP/2 to the gRPC port, gRPC, Connect over HTTP/1.1), and the unary RPC
+ * overhead of each against a raw HTTP POST to a bare Bun server, side by side in the same run. Two
+ * deployments side by side, creates interleaved: reservations on (the RPC replica reserves the warm sandbox
+ * alongside the session's POST and answers from both writes) and off (the baseline: the leader pre-adopts
+ * the sandbox once it sees the session, two chained writes). The stage rows show where the leader's and the
+ * standby's creates spend their time.
  *
  * Deployed as it runs: each replica is its own `agentland --mode=agentcore` process and the bench (the
  * client, like the gateway) a third. In one process, every watch event would be parsed and handled by both
@@ -49,12 +50,14 @@ const RPC_CALLS = 1_000;
  * the reservations-on deployment also creates over the other two, so the rows compare them in one run.
  */
 const PROTOCOLS = {
-  connect_h2: "binary Connect over HTTP/2 (the gateway's transport)",
-  grpc: "gRPC over HTTP/2",
-  connect_h1: "binary Connect over HTTP/1.1 with fetch (the browser port)",
+  connect_h2: "binary Connect over HTTP/2 to the HTTP port (the gateway's transport)",
+  connect_h2_rpc_port: "binary Connect over HTTP/2 to the gRPC port (node:http2)",
+  grpc: "gRPC over HTTP/2 (the gRPC port)",
+  connect_h1: "binary Connect over HTTP/1.1 with fetch (the HTTP port)",
 } as const;
 type Protocol = keyof typeof PROTOCOLS;
 const PROTOCOL_NAMES = Object.keys(PROTOCOLS) as Protocol[];
+const OTHER_PROTOCOLS = PROTOCOL_NAMES.filter((p) => p !== "connect_h2");
 type AgentCore = Client<typeof AgentCoreService>;
 /** One `T` per protocol, in `PROTOCOLS` order. */
 const perProtocol = <T>(make: (p: Protocol) => T) =>
@@ -114,7 +117,7 @@ async function stageClock<T extends KubeObject>(
 
 interface Replica {
   readonly name: string;
-  /** The HTTP/2 port (gRPC, gRPC-Web, Connect) and the HTTP/1.1 port (Connect and gRPC-Web for browsers). */
+  /** The gRPC port (`node:http2`) and the HTTP port (Connect and gRPC-Web over HTTP/2 and HTTP/1.1). */
   readonly url: string;
   readonly httpUrl: string;
   stop(): Promise<void>;
@@ -272,7 +275,8 @@ interface Variant {
   /** Leader creates by protocol; the gateway's (`connect_h2`) are the variant's headline rows. */
   readonly create: Record<Protocol, number[]>;
   readonly followerCreate: number[];
-  readonly answered: Array<{ id: string; t0: number }>;
+  /** Creates over the gateway's transport, by the replica that answered them, for the stage rows. */
+  readonly answered: Record<"leader" | "standby", Array<{ id: string; t0: number }>>;
   warm: number;
 }
 
@@ -315,7 +319,7 @@ function transport(protocol: Protocol, replica: Replica): Transport {
   if (protocol === "grpc") return createGrpcTransport({ baseUrl: replica.url });
   if (protocol === "connect_h1")
     return createFetchConnectTransport({ baseUrl: replica.httpUrl, useBinaryFormat: true });
-  const gateways = agentcoreTransport(replica.url);
+  const gateways = agentcoreTransport(protocol === "connect_h2" ? replica.httpUrl : replica.url);
   closers.push(gateways.close);
   return gateways.transport;
 }
@@ -343,7 +347,7 @@ async function deploy(label: string, reservations: "on" | "off", census: Census)
     clocks: await stageClocks(ns),
     create: perProtocol(() => []),
     followerCreate: [],
-    answered: [],
+    answered: { leader: [], standby: [] },
     warm: 0,
   };
 }
@@ -357,22 +361,24 @@ async function createOnce(v: Variant, via: "standby" | Protocol, census: Census)
   const { session } = await rpc.createCodeInterpreter({ principal: "bench", options: { namespace: v.ns } });
   (via === "standby" ? v.followerCreate : v.create[via]).push(performance.now() - t0);
   if (session?.warm) v.warm++;
-  if (via === "connect_h2") v.answered.push({ id: session?.id ?? "", t0 });
+  if (via === "connect_h2" || via === "standby")
+    v.answered[via === "standby" ? "standby" : "leader"].push({ id: session?.id ?? "", t0 });
   await rpc.deleteSession({ principal: "bench", id: session?.id ?? "", namespace: v.ns });
   census.leaving(session);
 }
 
-function printStages(v: Variant): void {
+function printStages(v: Variant, by: "leader" | "standby"): void {
   const stageAt = (id: string, stage: string) =>
     v.clocks.map((c) => c.at(id, stage)).find((t) => t !== undefined);
+  const answered = v.answered[by];
   for (const name of STAGES) {
-    const xs = v.answered.flatMap(({ id, t0 }) => {
+    const xs = answered.flatMap(({ id, t0 }) => {
       const at = stageAt(id, name);
       return at === undefined ? [] : [at - t0];
     });
     if (xs.length === 0) continue;
     console.log(
-      `| … ${v.label}, leader creates, seen by the bench's watch: ${name} (${xs.length}/${CREATES}) | ${pct(xs, 50).toFixed(2)} | ${pct(xs, 99).toFixed(2)} |`,
+      `| … ${v.label}, ${by} creates, seen by the bench's watch: ${name} (${xs.length}/${answered.length}) | ${pct(xs, 50).toFixed(2)} | ${pct(xs, 99).toFixed(2)} |`,
     );
   }
 }
@@ -408,10 +414,7 @@ try {
     floor.push((await seen) - t1);
     for (const v of i % 2 === 0 ? variants : [...variants].reverse())
       await createOnce(v, viaFollower ? "standby" : "connect_h2", census);
-    if (!viaFollower && i % 2 === 0) {
-      await createOnce(reserved, "grpc", census);
-      await createOnce(reserved, "connect_h1", census);
-    }
+    if (!viaFollower && i % 2 === 0) for (const p of OTHER_PROTOCOLS) await createOnce(reserved, p, census);
   }
   await cmWatch.close();
   await census.stop();
@@ -436,11 +439,11 @@ try {
     row(`CreateCodeInterpreter, warm pool, ${v.label} (leader replica)`, v.create.connect_h2);
     row(`CreateCodeInterpreter, warm pool, ${v.label} (standby replica)`, v.followerCreate);
   }
-  for (const p of ["grpc", "connect_h1"] as const)
+  for (const p of OTHER_PROTOCOLS)
     row(`… ${reserved.label}, leader replica, over ${PROTOCOLS[p]}`, reserved.create[p]);
   for (const p of PROTOCOL_NAMES) row(`unary RPC (ListSessions) over ${PROTOCOLS[p]}`, unary[p], 3);
   row("raw HTTP POST to a bare Bun server", raw, 3);
-  for (const v of variants) printStages(v);
+  for (const v of variants) for (const by of ["leader", "standby"] as const) printStages(v, by);
   row("floor: ConfigMap create → its watch event", floor);
   console.log(`load average at the start of the creates: ${load}`);
   const p50 = (xs: number[]) => pct(xs, 50);
@@ -454,8 +457,7 @@ try {
   metric("create_warm_p99", pct(reserved.create.connect_h2, 99));
   metric("create_warm_standby_p50", p50(reserved.followerCreate));
   metric("create_warm_standby_p99", pct(reserved.followerCreate, 99));
-  metric("create_warm_grpc_p50", p50(reserved.create.grpc));
-  metric("create_warm_connect_h1_p50", p50(reserved.create.connect_h1));
+  for (const p of OTHER_PROTOCOLS) metric(`create_warm_${p}_p50`, p50(reserved.create[p]));
   metric("create_warm_chained_p50", p50(baseline.create.connect_h2));
   metric("create_warm_chained_p99", pct(baseline.create.connect_h2, 99));
   metric("create_warm_chained_standby_p50", p50(baseline.followerCreate));

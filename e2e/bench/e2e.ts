@@ -14,6 +14,7 @@
  * stops growing the pool before memory runs short.
  */
 import { readFileSync } from "node:fs";
+import { COMPONENT_PORTS } from "../../src/api/install-names";
 import { createKubeClient } from "../../src/kube/kube-client";
 import { loadKubeconfigFile } from "../../src/kube/kube-config";
 import { readClusterInfo } from "../cluster/cluster-state";
@@ -63,7 +64,7 @@ const agentcorePods = (await podsOf(kube, SYSTEM_NS, "app.kubernetes.io/componen
 const access = await createSandboxAccess({
   kube,
   systemNamespace: SYSTEM_NS,
-  agentcoreUrl: `http://${agentcorePods[0]?.ip}:8082`,
+  agentcoreUrl: `http://${agentcorePods[0]?.ip}:${COMPONENT_PORTS.agentcoreHttp}`,
 });
 const timeline = await watchSessionTimeline(kube, SANDBOX_NS);
 
@@ -183,7 +184,7 @@ loads.push(`after existing-session runs ${loadAverage()}`);
 const afterLatency = await components();
 
 // 3. 200 concurrent new sessions against a pool of 200 (with the diagnosis of every hop).
-const agentcoreMetricsUrls = agentcorePods.map((p) => `http://${p.ip}:8083`);
+const agentcoreMetricsUrls = agentcorePods.map((p) => `http://${p.ip}:${COMPONENT_PORTS.agentcoreHttp}`);
 const { failures } = await burstPhase(
   {
     kube,

@@ -130,10 +130,13 @@ describe("AgentCore RPC", () => {
     );
   });
 
-  test("the same call works over gRPC, gRPC-Web, Connect binary and JSON, and Connect over HTTP/1.1", async () => {
+  test("the same call works over gRPC, gRPC-Web, Connect binary and JSON, on both ports over HTTP/2 and HTTP/1.1", async () => {
     const id = await sessionFor("carol");
     const transports = [
       createWebConnectTransport({ baseUrl: agentcore.httpUrl }),
+      // The gateway's path: binary Connect over HTTP/2 (prior knowledge) to the HTTP port.
+      createConnectTransport({ baseUrl: agentcore.httpUrl, httpVersion: "2", useBinaryFormat: true }),
+      createGrpcWebTransport({ baseUrl: agentcore.httpUrl, httpVersion: "2" }),
       createGrpcTransport({ baseUrl: agentcore.url }),
       createGrpcWebTransport({ baseUrl: agentcore.url, httpVersion: "2" }),
       createGrpcWebTransport({ baseUrl: agentcore.httpUrl, httpVersion: "1.1" }),

@@ -23,7 +23,7 @@ import type { SessionKindInfo, SessionObject } from "./sessions/session-kinds";
 import { createWarmReserver } from "./sessions/warm-reservation";
 
 export interface RunningAgentcore extends RunningComponent {
-  /** Connect/gRPC-Web over HTTP/1.1, `/healthz` and `/metrics`. */
+  /** Connect/gRPC-Web over HTTP/2 (the gateway's) and HTTP/1.1, `/healthz` and `/metrics`; `url` serves gRPC. */
   readonly httpUrl: string;
   isLeader(): boolean;
 }

@@ -30,7 +30,8 @@ export const SERVICE_ACCOUNTS = { agentcore: "agentland-agentcore", gateway: "ag
 
 /**
  * Listen ports of the control-plane components (their Services use the same numbers): the gateway's HTTP API,
- * agentcore's RPC (HTTP/2 cleartext) and agentcore's HTTP/1.1 port (health, metrics, browser RPC).
+ * agentcore's gRPC port (`node:http2`) and agentcore's HTTP port (Connect over HTTP/2 for the gateway, browser
+ * RPC over HTTP/1.1, health, metrics).
  */
 export const COMPONENT_PORTS = { gateway: 8080, agentcore: 8082, agentcoreHttp: 8083 } as const;
 

@@ -87,7 +87,8 @@ describe("kubectl apply -f manifests / -k manifests", () => {
 });
 
 describe("deployments", () => {
-  // agentcore serves RPC on HTTP/2 cleartext (`rpc`) and health, metrics and browser RPC on HTTP/1.1 (`http`).
+  // agentcore serves gRPC on `rpc`, and the gateway's Connect over HTTP/2, browser RPC over HTTP/1.1, health
+  // and metrics on `http`.
   const components = [
     {
       component: "agentcore",
@@ -163,7 +164,10 @@ describe("deployments", () => {
       expect(deployment.spec.template.metadata.labels).toMatchObject(selector);
       const service = find("Service", SERVICE_ACCOUNTS[c.component], SYSTEM_NAMESPACE);
       expect(service.spec.selector).toEqual(selector);
-      expect(service.spec.ports[0].port).toBe(Object.values(c.ports)[0]);
+      // Every container port is served under its own name (the gateway calls agentcore's `http` port).
+      expect(service.spec.ports.map((p: { name: string; port: number }) => [p.name, p.port])).toEqual(
+        Object.entries(c.ports),
+      );
       expect(
         find("PodDisruptionBudget", SERVICE_ACCOUNTS[c.component], SYSTEM_NAMESPACE).spec.selector
           .matchLabels,
@@ -196,7 +200,7 @@ describe("names shared by code and manifests", () => {
     expect(agentcoreConfig["http-port"]).toBe(COMPONENT_PORTS.agentcoreHttp);
     expect(gatewayConfig["listen-port"]).toBe(COMPONENT_PORTS.gateway);
     expect(gatewayConfig["agentcore-url"]).toBe(
-      `http://${SERVICE_ACCOUNTS.agentcore}.${SYSTEM_NAMESPACE}.svc:${COMPONENT_PORTS.agentcore}`,
+      `http://${SERVICE_ACCOUNTS.agentcore}.${SYSTEM_NAMESPACE}.svc:${COMPONENT_PORTS.agentcoreHttp}`,
     );
   });
 
@@ -223,7 +227,7 @@ describe("names shared by code and manifests", () => {
     expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ["Ingress"] });
   });
 
-  test("agentcore's RPC port admits only gateway pods", () => {
+  test("agentcore's RPC ports admit only gateway pods", () => {
     const policy = find("NetworkPolicy", "agentland-agentcore", SYSTEM_NAMESPACE);
     expect(policy.spec.ingress).toEqual([
       {
@@ -237,7 +241,10 @@ describe("names shared by code and manifests", () => {
             },
           },
         ],
-        ports: [{ protocol: "TCP", port: "rpc" }],
+        ports: [
+          { protocol: "TCP", port: "http" },
+          { protocol: "TCP", port: "rpc" },
+        ],
       },
     ]);
   });

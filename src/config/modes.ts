@@ -86,9 +86,12 @@ const kube = {
 export const agentcoreSettings = v.object({
   ...common,
   ...kube,
-  /** gRPC, gRPC-Web and Connect over HTTP/2 cleartext (the gateway's path). */
+  /** gRPC, gRPC-Web and Connect over HTTP/2 cleartext (`node:http2`), for gRPC clients. */
   "listen-port": port(8082),
-  /** Connect and gRPC-Web over HTTP/1.1 for browsers, plus /healthz and /metrics. */
+  /**
+   * Connect and gRPC-Web over HTTP/1.1 (browsers) and HTTP/2 cleartext (the gateway's path), plus /healthz
+   * and /metrics.
+   */
   "http-port": port(8083),
   /** Namespace for sessions whose request names none. */
   "sandbox-namespace": name("agentland-sandboxes"),
@@ -126,7 +129,7 @@ export const gatewaySettings = v.object({
   "listen-port": port(8080),
   "agentcore-url": v.optional(
     v.pipe(v.string(), v.url()),
-    "http://agentland-agentcore.agentland-system.svc:8082",
+    "http://agentland-agentcore.agentland-system.svc:8083",
   ),
   auth: v.optional(v.picklist(["api-keys", "none"], "must be api-keys or none"), "api-keys"),
   /** Mounted Secret with hashed API keys (see README: API keys). */

@@ -1,10 +1,10 @@
 /**
- * The RPC server's HTTP/2 port with the gateway's own client over real sockets, no cluster: a service that
- * answers every call with an empty message, as DeleteSession and RecordActivity do.
+ * The RPC server's two ports over HTTP/2 with the gateway's own client over real sockets, no cluster: a
+ * service that answers every call with an empty message, as DeleteSession and RecordActivity do.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { create } from "@bufbuild/protobuf";
-import { type AgentcoreClient, createAgentcoreClient } from "../../gateway/agentcore/agentcore-client";
+import { createAgentcoreClient } from "../../gateway/agentcore/agentcore-client";
 import {
   CreateAgentSessionResponseSchema,
   CreateCodeInterpreterResponseSchema,
@@ -20,7 +20,6 @@ import { type RpcServer, serveRpc } from "./serve-rpc";
 const CALLS = 1_500;
 
 let server: RpcServer;
-let client: AgentcoreClient;
 
 beforeAll(async () => {
   server = await serveRpc(
@@ -41,16 +40,18 @@ beforeAll(async () => {
       ready: () => true,
     },
   );
-  client = createAgentcoreClient({ baseUrl: server.http2Url, createTimeoutMs: 5_000, callTimeoutMs: 5_000 });
 });
 
 afterAll(async () => {
-  client.close();
   await server.stop(1_000);
 });
 
-describe("the RPC server's HTTP/2 port", () => {
+/** Each port's URL: the HTTP port is the gateway's (Bun.serve), the gRPC port runs on `node:http2`. */
+const PORTS = { "HTTP port": () => server.httpUrl, "gRPC port": () => server.http2Url };
+
+describe.each(Object.entries(PORTS))("the RPC server's %s over HTTP/2", (_, url) => {
   test(`${CALLS} answers with an empty message on one connection all arrive`, async () => {
+    const client = createAgentcoreClient({ baseUrl: url(), createTimeoutMs: 5_000, callTimeoutMs: 5_000 });
     const signal = AbortSignal.timeout(50_000);
     // Sequential, so that a dropped connection fails a call instead of being hidden by a reconnect race.
     for (let i = 0; i < CALLS; i++) {
@@ -61,5 +62,6 @@ describe("the RPC server's HTTP/2 port", () => {
         expect(await client.deleteSession("alice", `s-${i}`, "ns", signal)).toBe(true);
       }
     }
+    client.close();
   }, 60_000);
 });
