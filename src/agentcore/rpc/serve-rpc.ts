@@ -138,6 +138,8 @@ export async function serveRpc(impl: Service, opts: RpcServerOptions): Promise<R
     c.text(opts.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
   );
   for (const handler of router.handlers) {
+    // The version only decides whether bidi streams are refused; the service has none, and a fetch Request
+    // does not say which protocol carried it.
     const fetchHandler = createFetchHandler(handler, { httpVersion: "1.1" });
     app.post(handler.requestPath, (c) => fetchHandler(c.req.raw));
   }
