@@ -361,8 +361,9 @@ async function createOnce(v: Variant, via: "standby" | Protocol, census: Census)
   const { session } = await rpc.createCodeInterpreter({ principal: "bench", options: { namespace: v.ns } });
   (via === "standby" ? v.followerCreate : v.create[via]).push(performance.now() - t0);
   if (session?.warm) v.warm++;
-  if (via === "connect_h2" || via === "standby")
-    v.answered[via === "standby" ? "standby" : "leader"].push({ id: session?.id ?? "", t0 });
+  // The stage rows follow the gateway's transport: the leader's creates over it, and the standby's.
+  const by = via === "standby" ? "standby" : via === "connect_h2" ? "leader" : undefined;
+  if (by) v.answered[by].push({ id: session?.id ?? "", t0 });
   await rpc.deleteSession({ principal: "bench", id: session?.id ?? "", namespace: v.ns });
   census.leaving(session);
 }

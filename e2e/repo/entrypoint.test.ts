@@ -44,7 +44,7 @@ describe("agentland entrypoint", () => {
     expect(r.stderr).toContain("--listen-port:");
   });
 
-  test("agentcore serves /healthz on its HTTP/1.1 port and exits 0 after a SIGTERM drain", async () => {
+  test("agentcore serves /healthz on its HTTP port and exits 0 after a SIGTERM drain", async () => {
     const cluster = testCluster();
     const httpPort = await freePort();
     const proc = Bun.spawn(

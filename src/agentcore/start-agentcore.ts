@@ -113,7 +113,7 @@ export async function startAgentcore(
   });
   const rpc = await serveRpc(service, {
     hostname: settings["listen-host"],
-    http2Port: settings["listen-port"],
+    grpcPort: settings["listen-port"],
     httpPort: settings["http-port"],
     corsOrigins: settings["cors-origins"].split(",").filter((o) => o !== ""),
     metrics,
@@ -174,10 +174,10 @@ export async function startAgentcore(
     onError: (err) => log.warn("leader election", { err: String(err) }),
   });
   elector.start();
-  log.info("agentcore serving", { grpc: rpc.http2Url, http: rpc.httpUrl });
+  log.info("agentcore serving", { grpc: rpc.grpcUrl, http: rpc.httpUrl });
 
   return {
-    url: rpc.http2Url,
+    url: rpc.grpcUrl,
     httpUrl: rpc.httpUrl,
     isLeader: () => elector.isLeader(),
     async stop(deadlineMs) {

@@ -33,7 +33,7 @@ beforeAll(async () => {
     },
     {
       hostname: "127.0.0.1",
-      http2Port: 0,
+      grpcPort: 0,
       httpPort: 0,
       corsOrigins: [],
       metrics: createMetricsRegistry(),
@@ -47,7 +47,7 @@ afterAll(async () => {
 });
 
 /** Each port's URL: the HTTP port is the gateway's (Bun.serve), the gRPC port runs on `node:http2`. */
-const PORTS = { "HTTP port": () => server.httpUrl, "gRPC port": () => server.http2Url };
+const PORTS = { "HTTP port": () => server.httpUrl, "gRPC port": () => server.grpcUrl };
 
 describe.each(Object.entries(PORTS))("the RPC server's %s over HTTP/2", (_, url) => {
   test(`${CALLS} answers with an empty message on one connection all arrive`, async () => {
